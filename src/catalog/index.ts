@@ -1,0 +1,3 @@
+export * from "./catalog.js";
+export * from "./matrix.js";
+export * from "./validate.js";

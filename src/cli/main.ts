@@ -1,0 +1,34 @@
+import { Command } from "commander";
+import pkg from "../../package.json" with { type: "json" };
+import { reportError } from "./action.js";
+import { registerCommands } from "./commands/index.js";
+
+export function buildProgram(): Command {
+  const program = new Command("cloud-images")
+    .description(
+      "Build, verify, publish and report AlmaLinux OS cloud images.\n" +
+        "One command per pipeline step; `cloud-images run` runs a whole build leg.",
+    )
+    .version(pkg.version)
+    .enablePositionalOptions()
+    .showHelpAfterError("(run with --help for usage)")
+    .addHelpText(
+      "after",
+      "\nExit codes: 0 success, 1 a check or step failed, 2 bad input (usage).\n" +
+        "Set CLOUD_IMAGES_DEBUG=1 to print stack traces.",
+    );
+  registerCommands(program);
+  // Usage errors from every subcommand go through reportError (exit 2) instead of process.exit(1).
+  const override = (cmd: Command) => {
+    cmd.exitOverride();
+    cmd.commands.forEach(override);
+  };
+  override(program);
+  return program;
+}
+
+try {
+  await buildProgram().parseAsync(process.argv);
+} catch (e) {
+  process.exitCode = reportError(e);
+}

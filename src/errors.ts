@@ -1,0 +1,63 @@
+/**
+ * Typed errors. Every error the library throws on purpose is a CloudImagesError carrying a one-line,
+ * user-facing message and the process exit code the CLI should use; only the CLI turns them into exits.
+ */
+
+export const EXIT_OK = 0;
+/** A check, a step or an operation failed (corrupt image, failed verification, failed upload...). */
+export const EXIT_FAILURE = 1;
+/** Bad input: unknown option values, a leg not in the catalog, malformed stamps, unusable mirrors. */
+export const EXIT_USAGE = 2;
+
+export class CloudImagesError extends Error {
+  readonly exitCode: number;
+  constructor(message: string, exitCode: number = EXIT_FAILURE, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.exitCode = exitCode;
+  }
+}
+
+/** Invalid arguments or values given by the user. */
+export class UsageError extends CloudImagesError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, EXIT_USAGE, options);
+  }
+}
+
+/** A (type, variant, arch) combination that the catalog does not build. */
+export class NotInCatalogError extends UsageError {}
+
+/** A release mirror that cannot be reached or does not serve an RPM. */
+export class MirrorError extends UsageError {}
+
+/** A disk image, partition table or filesystem that is corrupt, truncated or unsupported. */
+export class ImageFormatError extends CloudImagesError {}
+
+/** A path that does not exist inside an image (or a symlink loop on the way to it). */
+export class PathNotFoundError extends CloudImagesError {}
+
+/** An RPM header or rpm database that cannot be read. */
+export class RpmFormatError extends CloudImagesError {}
+
+/** A required external tool or system facility is missing (packer, qemu, /dev/kvm...). */
+export class EnvironmentError extends CloudImagesError {}
+
+/** One step of a build leg failed; names the step. */
+export class StepFailedError extends CloudImagesError {
+  readonly step: string;
+  constructor(step: string, message: string, options?: { cause?: unknown }) {
+    super(`${step}: ${message}`, EXIT_FAILURE, options);
+    this.step = step;
+  }
+}
+
+/** Publishing to an object store failed; says what was and was not published. */
+export class PublishError extends CloudImagesError {}
+
+/** Sending a notification failed. */
+export class NotifyError extends CloudImagesError {}
+
+export function isCloudImagesError(e: unknown): e is CloudImagesError {
+  return e instanceof CloudImagesError;
+}
