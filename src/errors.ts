@@ -10,19 +10,17 @@ export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;
 
 export class CloudImagesError extends Error {
-  readonly exitCode: number;
-  constructor(message: string, exitCode: number = EXIT_FAILURE, options?: { cause?: unknown }) {
+  /** The process exit code the CLI uses for this kind of error. */
+  readonly exitCode: number = EXIT_FAILURE;
+  constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = new.target.name;
-    this.exitCode = exitCode;
   }
 }
 
 /** Invalid arguments or values given by the user. */
 export class UsageError extends CloudImagesError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, EXIT_USAGE, options);
-  }
+  override readonly exitCode: number = EXIT_USAGE;
 }
 
 /** A (type, variant, arch) combination that the catalog does not build. */
@@ -47,7 +45,7 @@ export class EnvironmentError extends CloudImagesError {}
 export class StepFailedError extends CloudImagesError {
   readonly step: string;
   constructor(step: string, message: string, options?: { cause?: unknown }) {
-    super(`${step}: ${message}`, EXIT_FAILURE, options);
+    super(`${step}: ${message}`, options);
     this.step = step;
   }
 }

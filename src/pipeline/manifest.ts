@@ -1,0 +1,99 @@
+/**
+ * The leg manifest: the build's receipt, written as NAME.manifest.json beside the image. Every step
+ * records what it did; `report` renders summaries from it and `run --from` resumes from it.
+ */
+import { z } from "zod";
+
+export const STEP_NAMES = ["prepare", "build", "locate", "checksum", "verify", "publish", "report"] as const;
+export type StepName = (typeof STEP_NAMES)[number];
+
+const checkSchema = z.object({
+  name: z.string(),
+  status: z.enum(["pass", "fail", "warn", "skip"]),
+  expected: z.string().optional(),
+  found: z.string().optional(),
+  message: z.string(),
+});
+
+export const verdictSchema = z.object({
+  passed: z.boolean(),
+  image: z.string(),
+  checks: z.array(checkSchema),
+  rootPartition: z.number().int().optional(),
+  packageCount: z.number().int().optional(),
+  packagesFile: z.string().optional(),
+});
+
+export const publishedObjectSchema = z.object({
+  /** What the object is: the image, its checksum, its package list, its SBOM... */
+  role: z.enum(["image", "checksum", "packages", "sbom", "manifest", "other"]),
+  name: z.string(),
+  key: z.string(),
+  size: z.number().int().nonnegative(),
+  sha256: z.string(),
+  /** Public download URL, when the store has one. */
+  url: z.string().optional(),
+  /** True when an identical object already existed and was not uploaded again. */
+  skipped: z.boolean().optional(),
+});
+export type PublishedObject = z.infer<typeof publishedObjectSchema>;
+
+export const stepRecordSchema = z.object({
+  name: z.enum(STEP_NAMES),
+  status: z.enum(["ok", "failed", "skipped", "reused"]),
+  startedAt: z.string(),
+  endedAt: z.string(),
+  durationMs: z.number().nonnegative(),
+  /** Step-specific outputs (paths, sizes, checksums, commands) that later steps and `--from` reuse. */
+  outputs: z.record(z.string(), z.unknown()).optional(),
+  error: z.string().optional(),
+});
+export type StepRecord = z.infer<typeof stepRecordSchema>;
+
+export const legManifestSchema = z.object({
+  schemaVersion: z.literal(1),
+  leg: z.object({ type: z.string(), variant: z.string(), arch: z.string() }),
+  resolved: z.object({
+    packerSource: z.string(),
+    packerBuilder: z.string(),
+    outputMask: z.string(),
+    s3Prefix: z.string(),
+    versionMajor: z.string(),
+    almaArch: z.string(),
+    release: z.string(),
+    releaseString: z.string(),
+    releasePackage: z.string(),
+    imageType: z.string(),
+    rootPartition: z.number().int(),
+    imageFormat: z.string(),
+    rootFilesystem: z.string(),
+  }),
+  timeStamp: z.string(),
+  dateStamp: z.string(),
+  templatesDir: z.string().optional(),
+  tools: z.record(z.string(), z.string()),
+  image: z
+    .object({
+      name: z.string(),
+      path: z.string(),
+      size: z.number().int().nonnegative(),
+      sha256: z.string().optional(),
+    })
+    .optional(),
+  verdict: verdictSchema.optional(),
+  /** Offline tests (verification) and, in future, boot tests. */
+  tests: z.object({
+    offline: z.enum(["passed", "failed", "n/a"]),
+    boot: z.enum(["passed", "failed", "n/a"]).optional(),
+  }),
+  published: z
+    .object({
+      store: z.string(),
+      /** `s3`/`file` for object stores, `artifact` when the files went to GitHub artifacts. */
+      kind: z.enum(["s3", "file", "artifact", "none"]),
+      objects: z.array(publishedObjectSchema),
+    })
+    .optional(),
+  steps: z.array(stepRecordSchema),
+});
+export type LegManifest = z.infer<typeof legManifestSchema>;
