@@ -1,0 +1,134 @@
+/** The read-only XFS filesystem: the Filesystem interface over a ByteSource. */
+import { type ByteSource, MAX_READ } from "../../disk/source.js";
+import { ImageFormatError, UsageError } from "../../errors.js";
+import type { DirEntry, Filesystem, InodeStat } from "../types.js";
+import { BlockCache } from "./cache.js";
+import type { XfsContext } from "./context.js";
+import { readDirectory } from "./dir.js";
+import { type Extent, extentsInRange } from "./extents.js";
+import { XfsGeometry } from "./geometry.js";
+import { parseInode, type XfsInode } from "./inode.js";
+import { parseSuperblock, SB_MIN_BYTES, type XfsSuperblock } from "./superblock.js";
+import { readSymlink } from "./symlink.js";
+
+const INODE_CACHE_SIZE = 4096;
+/** Largest single read of file data handed to the source. */
+const DATA_CHUNK = 16 * 1024 * 1024;
+
+export class XfsFilesystem implements Filesystem {
+  readonly type = "xfs" as const;
+  readonly label: string;
+  readonly uuid: string;
+  readonly blockSize: number;
+  readonly rootIno: number;
+  private readonly ctx: XfsContext;
+  private readonly inodes = new Map<number, XfsInode>();
+
+  constructor(
+    private readonly source: ByteSource,
+    readonly superblock: XfsSuperblock,
+  ) {
+    this.label = superblock.label;
+    this.uuid = superblock.uuid;
+    this.blockSize = superblock.blockSize;
+    this.rootIno = superblock.rootIno;
+    this.ctx = { sb: superblock, geo: new XfsGeometry(superblock), cache: new BlockCache(source) };
+  }
+
+  /** The parsed on-disk inode `ino` (cached). */
+  async inode(ino: number): Promise<XfsInode> {
+    const hit = this.inodes.get(ino);
+    if (hit) {
+      this.inodes.delete(ino);
+      this.inodes.set(ino, hit);
+      return hit;
+    }
+    const { sb } = this.ctx;
+    const loc = this.ctx.geo.inodeLocation(ino);
+    const block = await this.ctx.cache.read(loc.blockOffset, sb.blockSize);
+    const raw = Buffer.from(block.subarray(loc.offsetInBlock, loc.offsetInBlock + sb.inodeSize));
+    const inode = parseInode(raw, ino, sb);
+    this.inodes.set(ino, inode);
+    if (this.inodes.size > INODE_CACHE_SIZE) this.inodes.delete(this.inodes.keys().next().value!);
+    return inode;
+  }
+
+  async stat(ino: number): Promise<InodeStat> {
+    return (await this.inode(ino)).stat;
+  }
+
+  async readDir(ino: number): Promise<DirEntry[]> {
+    return readDirectory(this.ctx, await this.inode(ino));
+  }
+
+  async readLink(ino: number): Promise<string> {
+    return readSymlink(this.ctx, await this.inode(ino));
+  }
+
+  async read(ino: number, offset: number, length: number): Promise<Buffer> {
+    if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length) || length < 0) {
+      throw new UsageError(`invalid read of ${length} bytes at offset ${offset}`);
+    }
+    const inode = await this.inode(ino);
+    if (inode.stat.type !== "file")
+      throw new ImageFormatError(`xfs: inode ${ino} is a ${inode.stat.type}, not a regular file`);
+    if (inode.realtime)
+      throw new ImageFormatError(
+        `xfs: inode ${ino} keeps its data on a realtime device, which is not supported`,
+      );
+    const end = Math.min(inode.stat.size, offset + length);
+    if (end <= offset) return Buffer.alloc(0);
+    if (end - offset > MAX_READ)
+      throw new UsageError(`refusing a ${end - offset}-byte read (at most ${MAX_READ} at once)`);
+    const out = Buffer.alloc(end - offset);
+    const bs = this.blockSize;
+    const extents = await extentsInRange(this.ctx, inode, Math.floor(offset / bs), Math.ceil(end / bs));
+    for (const run of mergeRuns(extents)) {
+      const from = Math.max(offset, run.fileBlock * bs);
+      const to = Math.min(end, (run.fileBlock + run.count) * bs);
+      const disk = run.block * bs + (from - run.fileBlock * bs);
+      for (let at = from; at < to; at += DATA_CHUNK) {
+        const n = Math.min(DATA_CHUNK, to - at);
+        const data = await this.source.read(disk + (at - from), n);
+        data.copy(out, at - offset);
+      }
+    }
+    return out;
+  }
+}
+
+/** Written extents with adjacent ones that are contiguous on disk merged; unwritten ones dropped. */
+function mergeRuns(extents: readonly Extent[]): Extent[] {
+  const runs: Extent[] = [];
+  for (const e of extents) {
+    if (e.unwritten) continue;
+    const last = runs.at(-1);
+    if (last && last.fileBlock + last.count === e.fileBlock && last.block + last.count === e.block) {
+      runs[runs.length - 1] = { ...last, count: last.count + e.count };
+    } else runs.push(e);
+  }
+  return runs;
+}
+
+/** Opens the XFS filesystem at the start of `source`, validating its superblock and root inode. */
+export async function openXfs(source: ByteSource): Promise<XfsFilesystem> {
+  if (source.size < SB_MIN_BYTES) {
+    throw new ImageFormatError(`xfs: ${source.size} bytes is too small to hold a superblock`);
+  }
+  let head = await source.read(0, SB_MIN_BYTES);
+  const sectSize = head.readUInt16BE(102);
+  if (sectSize > SB_MIN_BYTES && sectSize <= 32768 && sectSize <= source.size)
+    head = await source.read(0, sectSize);
+  const sb = parseSuperblock(head);
+  const bytes = sb.dBlocks * sb.blockSize;
+  if (bytes > source.size) {
+    throw new ImageFormatError(
+      `xfs: the filesystem needs ${bytes} bytes but its device has only ${source.size} (truncated image?)`,
+    );
+  }
+  const fs = new XfsFilesystem(source, sb);
+  const root = await fs.stat(sb.rootIno);
+  if (root.type !== "dir")
+    throw new ImageFormatError(`xfs: root inode ${sb.rootIno} is a ${root.type}, not a directory`);
+  return fs;
+}
