@@ -1,0 +1,191 @@
+/** The ext2/3/4 superblock: geometry and features, validated so later arithmetic stays in range. */
+import { ImageFormatError } from "../../errors.js";
+
+export const SUPERBLOCK_OFFSET = 1024;
+export const SUPERBLOCK_SIZE = 1024;
+const MAGIC = 0xef53;
+
+/** Incompatible features: a reader that does not know one of these must not read the filesystem. */
+export const INCOMPAT = {
+  compression: 0x1,
+  filetype: 0x2,
+  recover: 0x4,
+  journal_dev: 0x8,
+  meta_bg: 0x10,
+  extents: 0x40,
+  "64bit": 0x80,
+  mmp: 0x100,
+  flex_bg: 0x200,
+  ea_inode: 0x400,
+  dirdata: 0x1000,
+  csum_seed: 0x2000,
+  large_dir: 0x4000,
+  inline_data: 0x8000,
+  encrypt: 0x10000,
+  casefold: 0x20000,
+} as const;
+
+/** The ones this reader handles; everything else in s_feature_incompat is refused. */
+const READABLE_INCOMPAT =
+  INCOMPAT.filetype |
+  INCOMPAT.recover |
+  INCOMPAT.meta_bg |
+  INCOMPAT.extents |
+  INCOMPAT["64bit"] |
+  INCOMPAT.mmp |
+  INCOMPAT.flex_bg |
+  INCOMPAT.ea_inode |
+  INCOMPAT.csum_seed |
+  INCOMPAT.large_dir |
+  INCOMPAT.inline_data |
+  INCOMPAT.encrypt |
+  INCOMPAT.casefold;
+
+export const COMPAT = { has_journal: 0x4, sparse_super2: 0x200 } as const;
+export const RO_COMPAT = {
+  sparse_super: 0x1,
+  huge_file: 0x8,
+  bigalloc: 0x200,
+  metadata_csum: 0x400,
+} as const;
+
+/** s_flags: which char signedness the directory hash uses. */
+const FLAG_UNSIGNED_HASH = 0x2;
+
+export interface Superblock {
+  readonly blockSize: number;
+  readonly blocksCount: number;
+  readonly inodesCount: number;
+  readonly firstDataBlock: number;
+  readonly blocksPerGroup: number;
+  readonly inodesPerGroup: number;
+  readonly inodeSize: number;
+  readonly groupCount: number;
+  /** Bytes per group descriptor (32, or s_desc_size with 64bit). */
+  readonly descSize: number;
+  readonly firstMetaBg: number;
+  /** Groups holding superblock backups under sparse_super2. */
+  readonly backupBgs: readonly [number, number];
+  /** log2 of the cluster size in blocks (bigalloc); 0 otherwise. */
+  readonly clusterBits: number;
+  readonly compat: number;
+  readonly incompat: number;
+  readonly roCompat: number;
+  readonly label: string;
+  readonly uuid: string;
+  /** Directory hash: s_hash_seed (4 words) and s_def_hash_version. */
+  readonly hashSeed: readonly number[];
+  readonly defHashVersion: number;
+  readonly unsignedHash: boolean;
+}
+
+/** True when `buf` (the first 2048 bytes of a partition or more) holds an ext2, ext3 or ext4 superblock. */
+export function isExt4(buf: Buffer): boolean {
+  if (buf.length < SUPERBLOCK_OFFSET + 0x3a) return false;
+  return buf.readUInt16LE(SUPERBLOCK_OFFSET + 0x38) === MAGIC;
+}
+
+/** Parses the 1024-byte superblock; `sourceSize` is the size of the partition holding it. */
+export function parseSuperblock(sb: Buffer, sourceSize: number): Superblock {
+  const bad = (why: string) => new ImageFormatError(`ext4: ${why}`);
+  if (sb.length < SUPERBLOCK_SIZE) throw bad("superblock is truncated");
+  if (sb.readUInt16LE(0x38) !== MAGIC)
+    throw bad("no ext2/3/4 superblock (magic 0xEF53 missing at offset 1080)");
+
+  const incompat = sb.readUInt32LE(0x60);
+  if (incompat & INCOMPAT.journal_dev) throw bad("this is an external journal device, not a filesystem");
+  const unknown = incompat & ~READABLE_INCOMPAT;
+  if (unknown !== 0) {
+    const names = Object.entries(INCOMPAT)
+      .filter(([, bit]) => unknown & bit)
+      .map(([name]) => name);
+    const rest = unknown & ~Object.values(INCOMPAT).reduce((a, b) => a | b, 0);
+    if (rest) names.push(`0x${(rest >>> 0).toString(16)}`);
+    throw bad(`unsupported incompatible feature(s): ${names.join(", ")}`);
+  }
+  const compat = sb.readUInt32LE(0x5c);
+  const roCompat = sb.readUInt32LE(0x64);
+  const is64 = (incompat & INCOMPAT["64bit"]) !== 0;
+
+  const logBlock = sb.readUInt32LE(0x18);
+  if (logBlock > 6) throw bad(`block size 2^${10 + logBlock} is out of range (1 KiB to 64 KiB)`);
+  const blockSize = 1024 << logBlock;
+
+  const blocksCount = sb.readUInt32LE(0x04) + (is64 ? sb.readUInt32LE(0x150) * 2 ** 32 : 0);
+  const inodesCount = sb.readUInt32LE(0x00);
+  const firstDataBlock = sb.readUInt32LE(0x14);
+  const blocksPerGroup = sb.readUInt32LE(0x20);
+  const inodesPerGroup = sb.readUInt32LE(0x28);
+  const revLevel = sb.readUInt32LE(0x4c);
+  const inodeSize = revLevel === 0 ? 128 : sb.readUInt16LE(0x58);
+  const clusterBits = roCompat & RO_COMPAT.bigalloc ? sb.readUInt32LE(0x1c) - logBlock : 0;
+
+  if (blocksCount === 0 || firstDataBlock >= blocksCount) throw bad(`invalid block count ${blocksCount}`);
+  if (blocksCount * blockSize > sourceSize) {
+    throw bad(
+      `filesystem needs ${blocksCount * blockSize} bytes but its partition holds ${sourceSize} (truncated image?)`,
+    );
+  }
+  if (blocksPerGroup === 0 || blocksPerGroup > 8 * blockSize * 2 ** Math.max(0, clusterBits)) {
+    throw bad(`invalid blocks per group ${blocksPerGroup}`);
+  }
+  if (inodesPerGroup === 0 || inodesPerGroup > 8 * blockSize)
+    throw bad(`invalid inodes per group ${inodesPerGroup}`);
+  if (inodeSize < 128 || inodeSize > blockSize || (inodeSize & (inodeSize - 1)) !== 0) {
+    throw bad(`invalid inode size ${inodeSize}`);
+  }
+  if (clusterBits < 0 || clusterBits > 16) throw bad(`invalid cluster size (log ${clusterBits})`);
+
+  const groupCount = Math.ceil((blocksCount - firstDataBlock) / blocksPerGroup);
+  if (inodesCount === 0 || inodesCount > groupCount * inodesPerGroup)
+    throw bad(`invalid inode count ${inodesCount}`);
+
+  let descSize = 32;
+  if (is64) {
+    descSize = sb.readUInt16LE(0xfe);
+    if (descSize < 64 || descSize > 1024 || (descSize & (descSize - 1)) !== 0 || descSize > blockSize) {
+      throw bad(`invalid group descriptor size ${descSize}`);
+    }
+  }
+
+  const flags = sb.readUInt32LE(0x160);
+  return {
+    blockSize,
+    blocksCount,
+    inodesCount,
+    firstDataBlock,
+    blocksPerGroup,
+    inodesPerGroup,
+    inodeSize,
+    groupCount,
+    descSize,
+    firstMetaBg: sb.readUInt32LE(0x104),
+    backupBgs: [sb.readUInt32LE(0x24c), sb.readUInt32LE(0x250)],
+    clusterBits,
+    compat,
+    incompat,
+    roCompat,
+    label: cString(sb.subarray(0x78, 0x88)),
+    uuid: formatUuid(sb.subarray(0x68, 0x78)),
+    hashSeed: [0, 1, 2, 3].map((i) => sb.readUInt32LE(0xec + 4 * i)),
+    defHashVersion: sb.readUInt8(0xfc),
+    unsignedHash: (flags & FLAG_UNSIGNED_HASH) !== 0,
+  };
+}
+
+/** Names of the features set in the superblock (incompat ones only, the ones that change reading). */
+export function incompatFeatureNames(sb: Superblock): string[] {
+  return Object.entries(INCOMPAT)
+    .filter(([, bit]) => sb.incompat & bit)
+    .map(([name]) => name);
+}
+
+function cString(b: Buffer): string {
+  const end = b.indexOf(0);
+  return b.toString("utf8", 0, end === -1 ? b.length : end);
+}
+
+function formatUuid(b: Buffer): string {
+  const h = b.toString("hex");
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
