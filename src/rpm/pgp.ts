@@ -1,0 +1,187 @@
+/**
+ * Just enough OpenPGP (RFC 4880 / 9580) to describe an RPM header signature the way rpm's
+ * `%{RSAHEADER:pgpsig}` does: "RSA/SHA256, Mon Apr  3 18:10:39 2023, Key ID 199e2f91fd431d51".
+ * Nothing is verified cryptographically.
+ */
+import { RpmFormatError } from "../errors.js";
+
+export interface PgpSignatureInfo {
+  /** 3, 4, 5 or 6. */
+  readonly version: number;
+  /** OpenPGP public-key algorithm number and rpm's name for it ("RSA", "DSA", "EdDSA"...). */
+  readonly pubkeyAlgorithm: number;
+  readonly pubkeyAlgorithmName: string;
+  readonly hashAlgorithm: number;
+  readonly hashAlgorithmName: string;
+  /** Signature creation time, Unix seconds (null when the packet has none). */
+  readonly created: number | null;
+  /** Issuer key ID, 16 lowercase hex digits (null when the packet names no issuer). */
+  readonly keyId: string | null;
+}
+
+// rpm's rpmio/rpmpgpval.hh names.
+const PUBKEY_NAMES: Record<number, string> = {
+  1: "RSA",
+  2: "RSA(Encrypt-Only)",
+  3: "RSA(Sign-Only)",
+  16: "Elgamal(Encrypt-Only)",
+  17: "DSA",
+  18: "Elliptic Curve",
+  19: "ECDSA",
+  20: "Elgamal",
+  21: "Diffie-Hellman (X9.42)",
+  22: "EdDSA",
+  25: "X25519",
+  26: "X448",
+  27: "Ed25519",
+  28: "Ed448",
+};
+const HASH_NAMES: Record<number, string> = {
+  1: "MD5",
+  2: "SHA1",
+  3: "RIPEMD160",
+  5: "MD2",
+  6: "TIGER192",
+  7: "HAVAL-5-160",
+  8: "SHA256",
+  9: "SHA384",
+  10: "SHA512",
+  11: "SHA224",
+  12: "SHA3-256",
+  14: "SHA3-512",
+};
+
+const SIGNATURE_PACKET = 2;
+const SUBPACKET_CREATION_TIME = 2;
+const SUBPACKET_ISSUER = 16;
+const SUBPACKET_ISSUER_FINGERPRINT = 33;
+
+/** Parses the first packet of `pkt`, which must be a signature packet. */
+export function parsePgpSignature(pkt: Buffer): PgpSignatureInfo {
+  const bad = (why: string) => new RpmFormatError(`OpenPGP signature: ${why}`);
+  if (pkt.length < 2) throw bad("too short");
+  const b0 = pkt[0]!;
+  if ((b0 & 0x80) === 0) throw bad("not an OpenPGP packet");
+  let tag: number;
+  let p: number;
+  let len: number;
+  if (b0 & 0x40) {
+    tag = b0 & 0x3f;
+    const l0 = pkt[1]!;
+    if (l0 < 192) [len, p] = [l0, 2];
+    else if (l0 < 224) {
+      if (pkt.length < 3) throw bad("truncated length");
+      [len, p] = [((l0 - 192) << 8) + pkt[2]! + 192, 3];
+    } else if (l0 === 255) {
+      if (pkt.length < 6) throw bad("truncated length");
+      [len, p] = [pkt.readUInt32BE(2), 6];
+    } else throw bad("partial body length");
+  } else {
+    tag = (b0 >> 2) & 0x0f;
+    const lt = b0 & 3;
+    if (lt === 3) throw bad("indeterminate length");
+    const n = 1 << lt;
+    if (pkt.length < 1 + n) throw bad("truncated length");
+    len = pkt.readUIntBE(1, n);
+    p = 1 + n;
+  }
+  if (tag !== SIGNATURE_PACKET) throw bad(`packet tag ${tag} is not a signature`);
+  if (p + len > pkt.length) throw bad(`packet of ${len} bytes overruns its ${pkt.length - p}-byte buffer`);
+  const body = pkt.subarray(p, p + len);
+  const need = (n: number) => {
+    if (body.length < n) throw bad("truncated packet");
+  };
+  need(1);
+  const version = body[0]!;
+  if (version === 3) {
+    need(19);
+    if (body[1] !== 5) throw bad("v3 hashed length is not 5");
+    return describe(version, body[15]!, body[16]!, body.readUInt32BE(3), body.toString("hex", 7, 15));
+  }
+  if (version !== 4 && version !== 5 && version !== 6) throw bad(`unsupported version ${version}`);
+  need(6);
+  const pubkey = body[2]!;
+  const hash = body[3]!;
+  // v6 uses 4-byte subpacket area lengths, v4/v5 two bytes.
+  const wide = version === 6;
+  let q = 4;
+  let created: number | null = null;
+  let keyId: string | null = null;
+  for (const hashed of [true, false]) {
+    need(q + (wide ? 4 : 2));
+    const areaLen = wide ? body.readUInt32BE(q) : body.readUInt16BE(q);
+    q += wide ? 4 : 2;
+    need(q + areaLen);
+    const area = body.subarray(q, q + areaLen);
+    q += areaLen;
+    for (const { type, value } of subpackets(area, bad)) {
+      if (type === SUBPACKET_CREATION_TIME && hashed && value.length === 4) created ??= value.readUInt32BE(0);
+      else if (type === SUBPACKET_ISSUER && value.length === 8) keyId ??= value.toString("hex");
+      else if (type === SUBPACKET_ISSUER_FINGERPRINT && value.length >= 21) {
+        // Key version 4: the key ID is the fingerprint's last 8 bytes; v5/v6 keys: its first 8.
+        const fpr = value.subarray(1);
+        keyId ??= (value[0] === 4 ? fpr.subarray(fpr.length - 8) : fpr.subarray(0, 8)).toString("hex");
+      }
+    }
+  }
+  return describe(version, pubkey, hash, created, keyId);
+}
+
+function* subpackets(area: Buffer, bad: (why: string) => Error): Generator<{ type: number; value: Buffer }> {
+  let i = 0;
+  while (i < area.length) {
+    const l0 = area[i]!;
+    let len: number;
+    if (l0 < 192) [len, i] = [l0, i + 1];
+    else if (l0 < 255) {
+      if (i + 2 > area.length) throw bad("truncated subpacket length");
+      [len, i] = [((l0 - 192) << 8) + area[i + 1]! + 192, i + 2];
+    } else {
+      if (i + 5 > area.length) throw bad("truncated subpacket length");
+      [len, i] = [area.readUInt32BE(i + 1), i + 5];
+    }
+    if (len < 1 || i + len > area.length) throw bad("subpacket overruns its area");
+    yield { type: area[i]! & 0x7f, value: area.subarray(i + 1, i + len) };
+    i += len;
+  }
+}
+
+function describe(
+  version: number,
+  pubkey: number,
+  hash: number,
+  created: number | null,
+  keyId: string | null,
+): PgpSignatureInfo {
+  return {
+    version,
+    pubkeyAlgorithm: pubkey,
+    pubkeyAlgorithmName: PUBKEY_NAMES[pubkey] ?? "Unknown public key algorithm",
+    hashAlgorithm: hash,
+    hashAlgorithmName: HASH_NAMES[hash] ?? "Unknown hash algorithm",
+    created,
+    keyId,
+  };
+}
+
+/**
+ * rpm's pgpsig text: "RSA/SHA256, <date>, Key ID <hex>". rpm prints the date with strftime("%c") in the
+ * local time zone; this prints it as the C locale does in UTC ("Mon Apr  3 18:10:39 2023").
+ */
+export function formatPgpSignature(sig: PgpSignatureInfo): string {
+  const date = sig.created === null ? "(no date)" : cLocaleDate(sig.created);
+  return `${sig.pubkeyAlgorithmName}/${sig.hashAlgorithmName}, ${date}, Key ID ${sig.keyId ?? "(none)"}`;
+}
+
+const DAYS = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+
+/** strftime("%c") in the C locale, UTC: "Mon Apr  3 18:10:39 2023". */
+export function cLocaleDate(unixSeconds: number): string {
+  const d = new Date(unixSeconds * 1000);
+  const two = (n: number) => String(n).padStart(2, "0");
+  return (
+    `${DAYS[d.getUTCDay()]} ${MONTHS[d.getUTCMonth()]} ${String(d.getUTCDate()).padStart(2, " ")} ` +
+    `${two(d.getUTCHours())}:${two(d.getUTCMinutes())}:${two(d.getUTCSeconds())} ${d.getUTCFullYear()}`
+  );
+}

@@ -1,0 +1,150 @@
+/**
+ * Berkeley DB hash reader for rpm's `Packages` (AlmaLinux 8 and older), read-only, from a Buffer.
+ * Walks the buckets in order as rpm's own reader does (lib/backend/bdb_ro.cc): the hash meta page,
+ * each bucket's page chain, and overflow (big item) chains. Both byte orders. Every page number is
+ * range-checked and every page may be visited once per walk, so a corrupt file cannot loop or overrun.
+ */
+import { RpmFormatError } from "../../errors.js";
+
+const HASH_MAGIC = 0x061561;
+const P_HASH_UNSORTED = 2;
+const P_OVERFLOW = 7;
+const P_HASHMETA = 8;
+const P_HASH = 13;
+const H_KEYDATA = 1;
+const H_OFFPAGE = 3;
+const PAGE_HEADER = 26;
+
+export interface BdbRecord {
+  readonly key: Buffer;
+  readonly value: Buffer;
+}
+
+interface Meta {
+  le: boolean;
+  pageSize: number;
+  lastPage: number;
+  maxBucket: number;
+  spares: number[];
+}
+
+/** Every key/value pair of a BDB hash database, in bucket-walk order. */
+export function readBdbHash(file: Buffer, what = "Packages"): BdbRecord[] {
+  const fail = (why: string) => new RpmFormatError(`${what} (Berkeley DB): ${why}`);
+  const meta = readMeta(file, fail);
+  const { le, pageSize } = meta;
+  const u16 = (b: Buffer, o: number) => (le ? b.readUInt16LE(o) : b.readUInt16BE(o));
+  const u32 = (b: Buffer, o: number) => (le ? b.readUInt32LE(o) : b.readUInt32BE(o));
+
+  const page = (pgno: number, kind: string): Buffer => {
+    if (pgno < 1 || pgno > meta.lastPage) throw fail(`${kind} page ${pgno} is outside 1..${meta.lastPage}`);
+    const start = pgno * pageSize;
+    if (start + pageSize > file.length) throw fail(`${kind} page ${pgno} lies past the end of the file`);
+    const p = file.subarray(start, start + pageSize);
+    if (u32(p, 8) !== pgno) throw fail(`page ${pgno} says it is page ${u32(p, 8)}`);
+    return p;
+  };
+
+  const visited = new Set<number>();
+  const visit = (pgno: number) => {
+    if (visited.has(pgno)) throw fail(`page ${pgno} is reached twice (a page loop)`);
+    visited.add(pgno);
+  };
+
+  const overflow = (first: number, length: number): Buffer => {
+    if (length === 0) throw fail("empty overflow item");
+    const out = Buffer.alloc(length);
+    let done = 0;
+    let pgno = first;
+    while (done < length) {
+      visit(pgno);
+      const p = page(pgno, "overflow");
+      if (p[25] !== P_OVERFLOW) throw fail(`page ${pgno} has type ${p[25]}, expected an overflow page`);
+      const n = u16(p, 22);
+      if (PAGE_HEADER + n > pageSize || n > length - done)
+        throw fail(`overflow page ${pgno} holds ${n} bytes`);
+      if (n === 0) throw fail(`overflow page ${pgno} is empty`);
+      p.copy(out, done, PAGE_HEADER, PAGE_HEADER + n);
+      done += n;
+      pgno = u32(p, 16);
+    }
+    return out;
+  };
+
+  const item = (p: Buffer, pgno: number, offset: number, length: number): Buffer => {
+    if (length <= 0 || offset < PAGE_HEADER || offset + length > pageSize) {
+      throw fail(`page ${pgno}: item at ${offset} (${length} bytes) is outside the page`);
+    }
+    const type = p[offset];
+    if (type === H_KEYDATA) return Buffer.from(p.subarray(offset + 1, offset + length));
+    if (type === H_OFFPAGE) {
+      if (length !== 12) throw fail(`page ${pgno}: off-page item of ${length} bytes (expected 12)`);
+      return overflow(u32(p, offset + 4), u32(p, offset + 8));
+    }
+    throw fail(`page ${pgno}: unsupported item type ${type}`);
+  };
+
+  const records: BdbRecord[] = [];
+  for (let bucket = 0; bucket <= meta.maxBucket; bucket++) {
+    let pgno = bucketPage(meta, bucket);
+    while (pgno !== 0) {
+      visit(pgno);
+      const p = page(pgno, `bucket ${bucket}`);
+      const type = p[25];
+      if (type !== P_HASH && type !== P_HASH_UNSORTED && type !== P_HASHMETA) {
+        throw fail(`page ${pgno} has type ${type}, expected a hash page`);
+      }
+      const n = u16(p, 20);
+      if (n % 2 !== 0 || PAGE_HEADER + 2 * n > pageSize) throw fail(`page ${pgno} claims ${n} items`);
+      // Items grow down from the end of the page; each one ends where the previous one starts.
+      let prevOffset = pageSize;
+      for (let i = 0; i < n; i += 2) {
+        const keyOffset = u16(p, PAGE_HEADER + 2 * i);
+        const valueOffset = u16(p, PAGE_HEADER + 2 * i + 2);
+        if (keyOffset >= prevOffset || valueOffset >= keyOffset) {
+          throw fail(`page ${pgno}: item offsets ${keyOffset}/${valueOffset} are out of order`);
+        }
+        const key = item(p, pgno, keyOffset, prevOffset - keyOffset);
+        const value = item(p, pgno, valueOffset, keyOffset - valueOffset);
+        records.push({ key, value });
+        prevOffset = valueOffset;
+      }
+      pgno = u32(p, 16);
+    }
+  }
+  return records;
+}
+
+function readMeta(file: Buffer, fail: (why: string) => RpmFormatError): Meta {
+  if (file.length < 512) throw fail(`file of ${file.length} bytes is too short for a meta page`);
+  let le: boolean;
+  if (file.readUInt32LE(12) === HASH_MAGIC) le = true;
+  else if (file.readUInt32BE(12) === HASH_MAGIC) le = false;
+  else throw fail(`not a Berkeley DB hash database (magic ${file.toString("hex", 12, 16)})`);
+  const u32 = (o: number) => (le ? file.readUInt32LE(o) : file.readUInt32BE(o));
+  const version = u32(16);
+  if (version < 8 || version > 10) throw fail(`unsupported hash version ${version} (8..10)`);
+  const pageSize = u32(20);
+  if (pageSize < 512 || pageSize > 65536 || (pageSize & (pageSize - 1)) !== 0) {
+    throw fail(`invalid page size ${pageSize}`);
+  }
+  if (file[24] !== 0) throw fail("encrypted databases are not supported");
+  const lastPage = u32(32);
+  const maxBucket = u32(72);
+  if (maxBucket > lastPage) throw fail(`max bucket ${maxBucket} exceeds the last page ${lastPage}`);
+  const spares: number[] = [];
+  for (let i = 0; i < 32; i++) spares.push(u32(96 + 4 * i));
+  return { le, pageSize, lastPage, maxBucket, spares };
+}
+
+/** Bucket b lives on page b + spares[bit length of b]. */
+function bucketPage(meta: Meta, bucket: number): number {
+  let bits = 0;
+  for (let b = bucket; b; b >>>= 1) bits++;
+  return (bucket + meta.spares[bits]!) >>> 0;
+}
+
+/** The byte order the database was written in (rpm's keys use it too). */
+export function bdbIsLittleEndian(file: Buffer): boolean {
+  return file.length >= 16 && file.readUInt32LE(12) === HASH_MAGIC;
+}
