@@ -29,15 +29,27 @@ export interface XfsInode {
   readonly dataFork: Buffer;
 }
 
-const TYPES: Record<number, FileType> = {
-  2401: "fifo",
-  4802: "chardev",
-  9604: "dir",
-  14406: "blockdev",
-  16807: "file",
-  21609: "symlink",
-  26411: "socket",
-};
+/** The file type encoded in the S_IFMT bits of a mode (no octal object keys: biome rewrites them). */
+function fileType(mode: number): FileType | undefined {
+  switch (mode & 0o170000) {
+    case 0o010000:
+      return "fifo";
+    case 0o020000:
+      return "chardev";
+    case 0o040000:
+      return "dir";
+    case 0o060000:
+      return "blockdev";
+    case 0o100000:
+      return "file";
+    case 0o120000:
+      return "symlink";
+    case 0o140000:
+      return "socket";
+    default:
+      return undefined;
+  }
+}
 
 function bad(ino: number, what: string): never {
   throw new ImageFormatError(`xfs: inode ${ino}: ${what}`);
@@ -76,7 +88,7 @@ export function parseInode(raw: Buffer, ino: number, sb: XfsSuperblock): XfsInod
   }
 
   const mode = raw.readUInt16BE(2);
-  const type = TYPES[mode & 0o170000];
+  const type = fileType(mode);
   if (mode === 0) bad(ino, "not in use (mode 0)");
   if (!type) bad(ino, `unknown file type in mode 0${mode.toString(8)}`);
   const format = raw[5]!;
