@@ -222,7 +222,8 @@ export function xfsDbTimes(
     );
     if (values.length !== batch.length * 2)
       throw new Error(`xfs_db printed ${values.length} times for ${batch.length} inodes`);
-    batch.forEach((ino, k) => out.set(ino, { atime: values[2 * k]!, mtime: values[2 * k + 1]! }));
+    for (const [k, ino] of batch.entries())
+      out.set(ino, { atime: values[2 * k]!, mtime: values[2 * k + 1]! });
   }
   return out;
 }

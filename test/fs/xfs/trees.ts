@@ -21,9 +21,9 @@ export function standardTree(
   options: { remoteSymlinks: boolean },
 ): TreeNode {
   const files = new Map<string, TreeNode>();
-  FILE_SIZES.forEach((size, i) =>
-    files.set(`f${size}`, { kind: "file", content: seededBytes(1000 + i, size) }),
-  );
+  for (const [i, size] of FILE_SIZES.entries()) {
+    files.set(`f${size}`, { kind: "file", content: seededBytes(1000 + i, size) });
+  }
   files.set("setuid", { kind: "file", mode: 0o4755, content: Buffer.from("suid\n") });
   files.set("setgid", {
     kind: "file",
