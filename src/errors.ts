@@ -29,6 +29,9 @@ export class NotInCatalogError extends UsageError {}
 /** A release mirror that cannot be reached or does not serve an RPM. */
 export class MirrorError extends UsageError {}
 
+/** A Packer templates directory without templates, or a template that does not parse. */
+export class PackerTemplateError extends UsageError {}
+
 /** A disk image, partition table or filesystem that is corrupt, truncated or unsupported. */
 export class ImageFormatError extends CloudImagesError {}
 

@@ -3,8 +3,10 @@ import { register as matrix } from "./matrix.js";
 import { register as release } from "./release.js";
 import { register as resolve } from "./resolve.js";
 import { register as stamp } from "./stamp.js";
+import { register as templates } from "./templates.js";
+import { register as workflows } from "./workflows.js";
 
 /** Every command, in the order `--help` lists them. */
 export function registerCommands(program: Command): void {
-  for (const register of [matrix, resolve, release, stamp]) register(program);
+  for (const register of [matrix, resolve, release, stamp, templates, workflows]) register(program);
 }

@@ -1,0 +1,67 @@
+# Azure: 8 and 9 keep the dashed names, 64k and 10 use underscores, Kitten puts 64k last.
+
+source "qemu" "almalinux-8-azure-x86_64" {
+  qemu_binary = var.qemu_binary
+  vm_name     = "AlmaLinux-8-Azure-${formatdate("YYYYMMDD", timestamp())}.x86_64.raw"
+}
+
+source "qemu" "almalinux-9-azure-x86_64" {
+  qemu_binary = var.qemu_binary
+}
+
+source "qemu" "almalinux-9-azure-aarch64" {
+  qemu_binary = var.qemu_binary
+  qemuargs    = [["-boot", "strict=on"], ["-monitor", "none"]]
+}
+
+source "qemu" "almalinux_9_azure_64k_aarch64" {
+  qemu_binary = var.qemu_binary
+}
+
+source "qemu" "almalinux_10_azure_x86_64" {
+  cpus = var.cpus
+}
+
+source "qemu" "almalinux_10_azure_aarch64" {
+  cpus = var.cpus
+}
+
+source "qemu" "almalinux_10_azure_64k_aarch64" {
+  cpus = var.cpus
+}
+
+source "qemu" "almalinux_kitten_10_azure_x86_64" {
+  efi_firmware_code = var.ovmf_code
+}
+
+source "qemu" "almalinux_kitten_10_azure_aarch64" {
+  efi_firmware_code = var.ovmf_code
+}
+
+source "qemu" "almalinux_kitten_10_azure_aarch64_64k" {
+  efi_firmware_code = var.ovmf_code
+}
+
+build {
+  sources = [
+    "qemu.almalinux-8-azure-x86_64",
+    "qemu.almalinux-9-azure-x86_64",
+    "qemu.almalinux-9-azure-aarch64",
+    "qemu.almalinux_9_azure_64k_aarch64",
+  ]
+
+  provisioner "ansible" {
+    playbook_file = "./ansible/azure.yml"
+  }
+}
+
+build {
+  sources = [
+    "source.qemu.almalinux_10_azure_x86_64",
+    "source.qemu.almalinux_10_azure_aarch64",
+    "source.qemu.almalinux_10_azure_64k_aarch64",
+    "source.qemu.almalinux_kitten_10_azure_x86_64",
+    "source.qemu.almalinux_kitten_10_azure_aarch64",
+    "source.qemu.almalinux_kitten_10_azure_aarch64_64k",
+  ]
+}
