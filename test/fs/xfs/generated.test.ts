@@ -19,40 +19,7 @@ import {
   xfsDbListings,
   xfsDbTimes,
 } from "./mkfs.js";
-import { standardTree } from "./trees.js";
-
-const MiB = 1024 * 1024;
-
-const CONFIGS = [
-  {
-    name: "v5-4k-dir8k",
-    options: ["-b", "size=4096", "-n", "size=8192"],
-    size: 128 * MiB,
-    scale: { leaf: 600, node: 4000, btree: 8000 },
-    remoteSymlinks: false,
-  },
-  {
-    name: "v4-1k-dir16k-noftype",
-    options: ["-m", "crc=0", "-b", "size=1024", "-n", "size=16384,ftype=0", "-i", "size=256"],
-    size: 128 * MiB,
-    scale: { leaf: 1200, node: 5000, btree: 8000 },
-    remoteSymlinks: true,
-  },
-  {
-    name: "v5-1k-nrext64",
-    options: ["-b", "size=1024", "-i", "nrext64=1"],
-    size: 128 * MiB,
-    scale: { leaf: 300, node: 2000, btree: 4000 },
-    remoteSymlinks: false,
-  },
-  {
-    name: "v5-64k-dir64k",
-    options: ["-b", "size=65536", "-n", "size=65536"],
-    size: 512 * MiB,
-    scale: { leaf: 4000, node: 12000, btree: 8000 },
-    remoteSymlinks: false,
-  },
-] as const;
+import { GENERATED_CONFIGS, standardTree } from "./trees.js";
 
 const TYPE_OF: Record<TreeNode["kind"], string> = {
   dir: "dir",
@@ -160,7 +127,7 @@ function directoryForm(image: string, ino: number, blockSize: number, dirBlockSi
   return `${offsets.some((o) => o >= freeIndexOffset) ? "node" : "leaf"}/${format}`;
 }
 
-for (const config of CONFIGS) {
+for (const config of GENERATED_CONFIGS) {
   describe(`generated image ${config.name}`, () => {
     const tree = standardTree(config.scale, { remoteSymlinks: config.remoteSymlinks });
     let img: GeneratedImage;

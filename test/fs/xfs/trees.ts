@@ -67,3 +67,37 @@ export function standardTree(
     }),
   });
 }
+
+const MiB = 1024 * 1024;
+
+/** The protofile images the tests build: v4 and v5, 1 KiB to 64 KiB blocks, every directory form. */
+export const GENERATED_CONFIGS = [
+  {
+    name: "v5-4k-dir8k",
+    options: ["-b", "size=4096", "-n", "size=8192"],
+    size: 128 * MiB,
+    scale: { leaf: 600, node: 4000, btree: 8000 },
+    remoteSymlinks: false,
+  },
+  {
+    name: "v4-1k-dir16k-noftype",
+    options: ["-m", "crc=0", "-b", "size=1024", "-n", "size=16384,ftype=0", "-i", "size=256"],
+    size: 128 * MiB,
+    scale: { leaf: 1200, node: 5000, btree: 8000 },
+    remoteSymlinks: true,
+  },
+  {
+    name: "v5-1k-nrext64",
+    options: ["-b", "size=1024", "-i", "nrext64=1"],
+    size: 128 * MiB,
+    scale: { leaf: 300, node: 2000, btree: 4000 },
+    remoteSymlinks: false,
+  },
+  {
+    name: "v5-64k-dir64k",
+    options: ["-b", "size=65536", "-n", "size=65536"],
+    size: 512 * MiB,
+    scale: { leaf: 4000, node: 12000, btree: 8000 },
+    remoteSymlinks: false,
+  },
+] as const;
