@@ -93,7 +93,7 @@ export class SliceSource implements ByteSource {
     }
   }
 
-  read(offset: number, length: number): Promise<Buffer> {
+  async read(offset: number, length: number): Promise<Buffer> {
     checkRange(this, offset, length, this.what);
     return this.parent.read(this.offset + offset, length);
   }
