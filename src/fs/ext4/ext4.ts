@@ -33,6 +33,8 @@ const BG_INODE_UNINIT = 0x1;
 const RO_COMPAT_GDT_CSUM = 0x10;
 /** Longest symlink target we accept (the kernel's is PATH_MAX - 1). */
 const MAX_SYMLINK = 65536;
+/** Metadata block cache; big enough to hold the inode table blocks a walk of a large directory touches. */
+const BLOCK_CACHE_BYTES = 8 << 20;
 /** Directory blocks read per source read. */
 const DIR_BATCH_BYTES = 1 << 20;
 
@@ -54,7 +56,7 @@ export class Ext4Filesystem implements Filesystem {
   /** The journal holds transactions that were never replayed: recent changes may be missing. */
   readonly needsRecovery: boolean;
 
-  private readonly blocks = new Lru<number, Buffer>(256);
+  private readonly blocks: Lru<number, Buffer>;
   private readonly inodes = new Lru<number, Inode>(1024);
   private readonly extents: ExtentMapper;
   private readonly ctx: MapContext;
@@ -77,6 +79,7 @@ export class Ext4Filesystem implements Filesystem {
       metaBlock: (block) => this.metaBlock(block),
     };
     this.extents = new ExtentMapper(this.ctx);
+    this.blocks = new Lru(Math.max(16, Math.floor(BLOCK_CACHE_BYTES / sb.blockSize)));
   }
 
   static async open(source: ByteSource): Promise<Ext4Filesystem> {
