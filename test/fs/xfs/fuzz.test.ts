@@ -1,0 +1,224 @@
+/**
+ * Seeded fuzzing of small generated XFS images (v5 and v4): each iteration mutates one metadata block
+ * (found by a magic-number scan: superblock, inodes, directory, extent btree and symlink blocks) or
+ * truncates the image, then opens it, walks every directory and reads every symlink and a few windows
+ * of every file. Each iteration must finish, quickly, with success or a CloudImagesError. On v5 most
+ * mutations get their checksum recomputed so they reach the structural checks behind it.
+ *
+ * Runs for XFS_FUZZ_SECONDS (default 20) seconds from seed XFS_FUZZ_SEED (default 1); prints the
+ * iteration count and the slowest case.
+ */
+
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import type { ByteSource } from "../../../src/disk/source.js";
+import { checkRange } from "../../../src/disk/source.js";
+import { isCloudImagesError } from "../../../src/errors.js";
+import { crc32cSkipping } from "../../../src/fs/xfs/crc32c.js";
+import { openXfs } from "../../../src/fs/xfs/index.js";
+import { type Mutation, mutate, type Region, randInt, rng } from "../../helpers/mutate.js";
+import { dir, makeXfsImage, seededBytes, type TreeNode } from "./mkfs.js";
+
+const SECONDS = Number(process.env.XFS_FUZZ_SECONDS ?? 20);
+const FIRST_SEED = Number(process.env.XFS_FUZZ_SEED ?? 1);
+const ITERATION_LIMIT_MS = 5000;
+const MiB = 1024 * 1024;
+
+function fuzzTree(): TreeNode {
+  const many = (n: number, name: (i: number) => string) =>
+    new Map<string, TreeNode>(
+      Array.from({ length: n }, (_, i) => [name(i), { kind: "file", content: Buffer.alloc(0) } as TreeNode]),
+    );
+  return dir({
+    sf: dir(many(3, (i) => `s${i}`)),
+    block: dir(many(30, (i) => `b${i}`)),
+    leaf: dir(many(200, (i) => `leaf-${i}`)),
+    node: dir(many(700, (i) => `node-${i}`)),
+    btree: dir(many(2500, (i) => `${"t".repeat(200)}${i}`)),
+    files: dir({
+      small: { kind: "file", content: seededBytes(1, 300) },
+      mid: { kind: "file", content: seededBytes(2, 70000) },
+      big: { kind: "file", content: seededBytes(3, 600000) },
+    }),
+    links: dir({
+      a: { kind: "symlink", target: "../files/small" },
+      b: { kind: "symlink", target: "a".repeat(250) },
+    }),
+    dev: dir({ c: { kind: "chardev", major: 1, minor: 3 }, p: { kind: "fifo" } }),
+  });
+}
+
+interface FuzzImage {
+  name: string;
+  data: Buffer;
+  v5: boolean;
+  regions: (Region & { crcAt?: number })[];
+}
+
+/** Metadata blocks found by their magic numbers, independently of the reader. */
+function scanRegions(data: Buffer): FuzzImage["regions"] {
+  const blockSize = data.readUInt32BE(4);
+  const inodeSize = data.readUInt16BE(104);
+  const sectSize = data.readUInt16BE(102);
+  const dirBlockSize = blockSize << data[192]!;
+  const v5 = (data.readUInt16BE(100) & 0xf) === 5;
+  const regions: FuzzImage["regions"] = [{ name: "superblock", start: 0, end: sectSize, crcAt: 224 }];
+  for (let off = 0; off + 4 <= data.length; off += 512) {
+    const magic = data.readUInt32BE(off);
+    const ascii = data.toString("latin1", off, off + 4);
+    if (
+      off % inodeSize === 0 &&
+      data.readUInt16BE(off) === 0x494e &&
+      data[off + 4]! >= 1 &&
+      data[off + 4]! <= 3
+    ) {
+      // Inodes sit at every inode-size multiple inside an inode chunk.
+      for (let i = off; i < Math.min(off + 512, data.length); i += inodeSize) {
+        if (data.readUInt16BE(i) === 0x494e)
+          regions.push({ name: `inode@${i}`, start: i, end: i + inodeSize, crcAt: 100 });
+      }
+    } else if (["XD2B", "XD2D", "XDB3", "XDD3"].includes(ascii) && off % blockSize === 0) {
+      regions.push({ name: `dir ${ascii}@${off}`, start: off, end: off + dirBlockSize, crcAt: 4 });
+    } else if ((ascii === "BMAP" || ascii === "BMA3") && off % blockSize === 0) {
+      regions.push({ name: `bmbt@${off}`, start: off, end: off + blockSize, crcAt: 64 });
+    } else if (magic === 0x58534c4d && off % blockSize === 0) {
+      regions.push({ name: `symlink@${off}`, start: off, end: off + blockSize, crcAt: 12 });
+    }
+  }
+  if (!v5) for (const r of regions) delete r.crcAt;
+  return regions;
+}
+
+/** The base image with one patched range and an optional shorter size. */
+class PatchedSource implements ByteSource {
+  constructor(
+    private readonly base: Buffer,
+    private readonly patchAt: number,
+    private readonly patch: Buffer,
+    readonly size: number,
+  ) {}
+
+  async read(offset: number, length: number): Promise<Buffer> {
+    checkRange(this, offset, length, "fuzzed image");
+    const out = Buffer.from(this.base.subarray(offset, offset + length));
+    const from = Math.max(offset, this.patchAt);
+    const to = Math.min(offset + length, this.patchAt + this.patch.length);
+    if (from < to) this.patch.copy(out, from - offset, from - this.patchAt, to - this.patchAt);
+    return out;
+  }
+}
+
+/** Opens and walks everything, bounded: revisited directories are skipped, file reads are windows. */
+async function exercise(source: ByteSource): Promise<void> {
+  const fs = await openXfs(source);
+  const seen = new Set<number>();
+  const queue = [fs.rootIno];
+  let entries = 0;
+  while (queue.length > 0) {
+    const ino = queue.shift()!;
+    if (seen.has(ino)) continue;
+    seen.add(ino);
+    for (const e of await fs.readDir(ino)) {
+      if (++entries > 20000) return;
+      const st = await fs.stat(e.ino);
+      if (st.type === "dir") queue.push(e.ino);
+      else if (st.type === "symlink") await fs.readLink(e.ino);
+      else if (st.type === "file") {
+        for (const at of [0, Math.floor(st.size / 2), Math.max(0, st.size - 65536)])
+          await fs.read(e.ino, at, 65536);
+      }
+    }
+  }
+}
+
+function mutateImage(img: FuzzImage, seed: number): { source: ByteSource; description: string } {
+  const r = rng(seed);
+  if (r() < 0.05) {
+    const size = randInt(r, 0, img.data.length);
+    return {
+      source: new PatchedSource(img.data, 0, Buffer.alloc(0), size),
+      description: `truncate to ${size}`,
+    };
+  }
+  const region = img.regions[randInt(r, 0, img.regions.length)]!;
+  const original = img.data.subarray(region.start, region.end);
+  let m: Mutation = mutate(Buffer.from(original), r);
+  if (m.data.length < original.length) {
+    // A truncation inside the block: cut the image there.
+    const size = region.start + m.data.length;
+    return {
+      source: new PatchedSource(img.data, 0, Buffer.alloc(0), size),
+      description: `truncate to ${size} (${region.name})`,
+    };
+  }
+  if (r() < 0.3) {
+    const again = mutate(m.data, r);
+    if (again.data.length === m.data.length)
+      m = { data: again.data, description: `${m.description}; ${again.description}` };
+  }
+  let fixed = "";
+  if (region.crcAt !== undefined && r() < 0.75) {
+    m.data.writeUInt32LE(crc32cSkipping(m.data, region.crcAt), region.crcAt);
+    fixed = ", checksum recomputed";
+  }
+  return {
+    source: new PatchedSource(img.data, region.start, m.data, img.data.length),
+    description: `${region.name}: ${m.description}${fixed}`,
+  };
+}
+
+describe("XFS fuzzing", () => {
+  it(`survives seeded metadata mutations for ${SECONDS} s`, { timeout: (SECONDS + 120) * 1000 }, async () => {
+    const images: FuzzImage[] = [
+      { name: "v5-1k", options: ["-b", "size=1024"] },
+      { name: "v4-1k", options: ["-m", "crc=0", "-b", "size=1024", "-i", "size=256"] },
+    ].map(({ name, options }) => {
+      const path = makeXfsImage(`fuzz-${name}`, options, 24 * MiB, fuzzTree()).path;
+      const data = readFileSync(path);
+      return { name, data, v5: name.startsWith("v5"), regions: scanRegions(data) };
+    });
+    for (const img of images) {
+      // The scan must find real metadata, or the fuzzing would only hit the superblock.
+      expect(img.regions.filter((r) => r.name.startsWith("inode")).length).toBeGreaterThan(1000);
+      expect(img.regions.some((r) => r.name.startsWith("dir"))).toBe(true);
+      expect(img.regions.some((r) => r.name.startsWith("bmbt"))).toBe(true);
+      await exercise(new PatchedSource(img.data, 0, Buffer.alloc(0), img.data.length)); // unmutated: succeeds
+    }
+
+    const failures: string[] = [];
+    let iterations = 0;
+    let rejected = 0;
+    let slowest = { ms: 0, what: "" };
+    const deadline = Date.now() + SECONDS * 1000;
+    for (let seed = FIRST_SEED; Date.now() < deadline; seed++) {
+      const img = images[seed % images.length]!;
+      const { source, description } = mutateImage(img, seed);
+      const what = `${img.name} seed ${seed}: ${description}`;
+      const started = performance.now();
+      let timer: NodeJS.Timeout | undefined;
+      const outcome = await Promise.race([
+        exercise(source).then(
+          () => "ok",
+          (e: unknown) => e,
+        ),
+        new Promise((resolve) => {
+          timer = setTimeout(() => resolve("timeout"), ITERATION_LIMIT_MS);
+        }),
+      ]);
+      clearTimeout(timer);
+      const ms = performance.now() - started;
+      iterations++;
+      if (ms > slowest.ms) slowest = { ms, what };
+      if (outcome === "timeout") failures.push(`${what}: no result after ${ITERATION_LIMIT_MS} ms`);
+      else if (outcome !== "ok") {
+        if (isCloudImagesError(outcome)) rejected++;
+        else failures.push(`${what}: ${(outcome as Error)?.stack ?? String(outcome)}`);
+      }
+    }
+    console.log(
+      `XFS fuzz: ${iterations} iterations in ${SECONDS} s, ${rejected} rejected with a typed error, slowest ${slowest.ms.toFixed(1)} ms (${slowest.what})`,
+    );
+    expect(failures.slice(0, 5)).toEqual([]);
+    expect(iterations).toBeGreaterThan(50);
+  });
+});
