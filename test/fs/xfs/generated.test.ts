@@ -8,10 +8,13 @@ import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FileSource } from "../../../src/disk/source.js";
+import { PathNotFoundError } from "../../../src/errors.js";
+import { PathResolver } from "../../../src/fs/path.js";
 import type { InodeStat } from "../../../src/fs/types.js";
 import { openXfs, type XfsFilesystem } from "../../../src/fs/xfs/index.js";
 import { sha256Of, type WalkedEntry, walk } from "./helpers.js";
 import {
+  dir,
   type GeneratedImage,
   makeXfsImage,
   type TreeNode,
@@ -215,3 +218,58 @@ for (const config of GENERATED_CONFIGS) {
     });
   });
 }
+
+describe("a lookup on a 10 GiB filesystem", () => {
+  it("reads /etc/os-release touching only a handful of blocks", async () => {
+    const etc = new Map<string, TreeNode>();
+    for (let i = 0; i < 300; i++)
+      etc.set(`config-${i}.conf`, { kind: "file", content: Buffer.from(`value ${i}\n`) });
+    const osRelease = Buffer.from('NAME="AlmaLinux"\nVERSION_ID="9.6"\nID="almalinux"\n');
+    etc.set("os-release", { kind: "file", content: osRelease });
+    const lib = new Map<string, TreeNode>();
+    for (let i = 0; i < 4000; i++)
+      lib.set(`libexample-${i}.so.1`, { kind: "file", content: Buffer.alloc(0) });
+    const tree = dir({ etc: dir(etc), usr: dir({ lib64: dir(lib) }), var: dir({ log: dir({}) }) });
+    const img = makeXfsImage("ten-gib", ["-b", "size=4096"], 10 * 1024 ** 3, tree);
+    const source = await FileSource.open(img.path);
+    try {
+      const fs = await openXfs(source);
+      const resolver = new PathResolver(fs);
+      const found = await resolver.resolve("/etc/os-release");
+      const data = await fs.read(found.ino, 0, found.stat.size);
+      expect(data.equals(osRelease)).toBe(true);
+      console.log(`lookup + read of /etc/os-release on a 10 GiB XFS read ${source.bytesRead} bytes`);
+      // superblock, root inode block, /etc inode block and its directory blocks, the file's inode and data
+      expect(source.bytesRead).toBeLessThanOrEqual(64 * 1024);
+    } finally {
+      await source.close();
+    }
+  });
+});
+
+describe("path lookup through src/fs/path.ts", () => {
+  const config = GENERATED_CONFIGS[1];
+  it("follows relative, absolute and chained symlinks and reports loops", async () => {
+    const img = makeXfsImage(
+      config.name,
+      config.options,
+      config.size,
+      standardTree(config.scale, { remoteSymlinks: true }),
+    );
+    const source = await FileSource.open(img.path);
+    try {
+      const resolver = new PathResolver(await openXfs(source));
+      const file = async (p: string) => (await resolver.resolve(p, { followFinal: false })).ino;
+      expect((await resolver.resolve("/links/chain1")).ino).toBe(await file("/files/f1"));
+      expect((await resolver.resolve("/links/absolute")).ino).toBe(await file("/files/f4096"));
+      expect((await resolver.resolve("/links/short")).path).toBe("/files/f100");
+      expect((await resolver.resolve("/deep/level0/level1/../level1/level2")).stat.type).toBe("dir");
+      await expect(resolver.resolve("/links/loopA")).rejects.toThrow(PathNotFoundError);
+      await expect(resolver.resolve("/links/dangling")).rejects.toThrow(PathNotFoundError);
+      const max = await resolver.resolve("/links/max", { followFinal: false });
+      expect(max.stat.size).toBe(1023);
+    } finally {
+      await source.close();
+    }
+  });
+});
