@@ -259,7 +259,7 @@ describe("corrupt tables", () => {
 
   for (const kind of ["zlib", "zstd"]) {
     it(`corrupt ${kind} data`, async () => {
-      const p = patched(`${kind}.qcow2`, `c-bad-${kind}.qcow2`, (b) => {
+      const p = patched(`${kind}.qcow2`, `c-bad-${kind}.qcow2`, (b): undefined => {
         // Find a compressed entry and scramble its data.
         const { l2 } = layout(b);
         for (let at = l2; at < l2 + 65536; at += 8) {

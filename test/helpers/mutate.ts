@@ -49,7 +49,11 @@ export interface Mutation {
 function clampRegion(buf: Buffer, region?: Region): Region {
   const start = Math.max(0, Math.min(region?.start ?? 0, buf.length));
   const end = Math.max(start, Math.min(region?.end ?? buf.length, buf.length));
-  return { name: region?.name ?? "anywhere", start, end: end > start ? end : Math.min(buf.length, start + 1) };
+  return {
+    name: region?.name ?? "anywhere",
+    start,
+    end: end > start ? end : Math.min(buf.length, start + 1),
+  };
 }
 
 /** Flips `count` random bits inside the region. */
@@ -70,7 +74,10 @@ export function flipBits(buf: Buffer, r: Rng, count: number, region?: Region): M
 export function truncate(buf: Buffer, r: Rng, region?: Region): Mutation {
   const g = clampRegion(buf, region);
   const length = randInt(r, g.start, g.end);
-  return { data: Buffer.from(buf.subarray(0, length)), description: `truncate to ${length} bytes (${g.name})` };
+  return {
+    data: Buffer.from(buf.subarray(0, length)),
+    description: `truncate to ${length} bytes (${g.name})`,
+  };
 }
 
 /** Overwrites up to `maxLength` bytes in the region with random bytes. */
