@@ -234,6 +234,23 @@ describe("qemu-img convert -O qcow2", () => {
   });
 });
 
+describe("files cut short", () => {
+  it("reads a last data cluster cut off by the end of the file as zeros past the end, as qemu does", async () => {
+    const path = tmp.path("cut.qcow2");
+    run("qemu-img", ["convert", "-f", "raw", "-O", "qcow2", tmp.path("input.raw"), path]);
+    const whole = readFileSync(path);
+    writeFileSync(path, whole.subarray(0, whole.length - 30_000));
+    const oracle = qemuRaw(path);
+    expect(oracle.equals(input)).toBe(false);
+    const img = await openImage(path);
+    try {
+      expect((await readWhole(img.source)).equals(oracle)).toBe(true);
+    } finally {
+      await img.close();
+    }
+  });
+});
+
 describe("qemu-io: zero clusters and unallocated ranges", () => {
   it("reads v3 zero clusters (allocated and not) as zeros, and data written around them", async () => {
     const path = tmp.path("zero.qcow2");
