@@ -80,10 +80,21 @@ export class XfsFilesystem implements Filesystem {
     if (end <= offset) return Buffer.alloc(0);
     if (end - offset > MAX_READ)
       throw new UsageError(`refusing a ${end - offset}-byte read (at most ${MAX_READ} at once)`);
-    const out = Buffer.alloc(end - offset);
     const bs = this.blockSize;
     const extents = await extentsInRange(this.ctx, inode, Math.floor(offset / bs), Math.ceil(end / bs));
-    for (const run of mergeRuns(extents)) {
+    const runs = mergeRuns(extents);
+    const only = runs.length === 1 ? runs[0]! : undefined;
+    if (
+      only &&
+      only.fileBlock * bs <= offset &&
+      (only.fileBlock + only.count) * bs >= end &&
+      end - offset <= DATA_CHUNK
+    ) {
+      // One contiguous run covers the whole request: hand back the source's buffer as is.
+      return this.source.read(only.block * bs + (offset - only.fileBlock * bs), end - offset);
+    }
+    const out = Buffer.alloc(end - offset);
+    for (const run of runs) {
       const from = Math.max(offset, run.fileBlock * bs);
       const to = Math.min(end, (run.fileBlock + run.count) * bs);
       const disk = run.block * bs + (from - run.fileBlock * bs);
