@@ -130,24 +130,35 @@ export function makeXfsImage(
       .digest("hex")
       .slice(0, 20);
     mkdirSync(CACHE, { recursive: true });
-    const path = join(CACHE, `gen-${name}-${key}.img`);
-    const metaPath = `${path}.json`;
-    if (existsSync(path) && existsSync(metaPath)) {
+    // One directory per image holding the image and its times, renamed into place whole, so that
+    // test files building the same image in parallel never pair one's image with the other's times.
+    const entry = join(CACHE, `gen-${name}-${key}`);
+    const path = join(entry, "fs.img");
+    const metaPath = join(entry, "made.json");
+    if (existsSync(metaPath)) {
       return { path, ...(JSON.parse(readFileSync(metaPath, "utf8")) as Omit<GeneratedImage, "path">) };
     }
     const protoPath = join(dataDir, "proto");
     writeFileSync(protoPath, proto);
-    const tmp = `${path}.${process.pid}.tmp`;
-    rmSync(tmp, { force: true });
-    execFileSync("truncate", ["-s", String(size), tmp]);
+    const staging = `${entry}.${process.pid}.tmp`;
+    rmSync(staging, { recursive: true, force: true });
+    mkdirSync(staging);
+    const tmpImage = join(staging, "fs.img");
+    execFileSync("truncate", ["-s", String(size), tmpImage]);
     const madeAfter = Math.floor(Date.now() / 1000) - 1;
-    execFileSync("mkfs.xfs", ["-q", "-f", ...options, "-p", protoPath, tmp], {
+    execFileSync("mkfs.xfs", ["-q", "-f", ...options, "-p", protoPath, tmpImage], {
       env: SMALL_FS_ENV,
       stdio: "pipe",
     });
     const madeBefore = Math.ceil(Date.now() / 1000) + 1;
-    writeFileSync(metaPath, JSON.stringify({ madeAfter, madeBefore }));
-    renameSync(tmp, path);
+    writeFileSync(join(staging, "made.json"), JSON.stringify({ madeAfter, madeBefore }));
+    try {
+      renameSync(staging, entry);
+    } catch {
+      // Another process finished first: use its image.
+      rmSync(staging, { recursive: true, force: true });
+      return { path, ...(JSON.parse(readFileSync(metaPath, "utf8")) as Omit<GeneratedImage, "path">) };
+    }
     return { path, madeAfter, madeBefore };
   } finally {
     rmSync(dataDir, { recursive: true, force: true });
