@@ -54,7 +54,14 @@ export class StepFailedError extends CloudImagesError {
 }
 
 /** Publishing to an object store failed; says what was and was not published. */
-export class PublishError extends CloudImagesError {}
+export class PublishError extends CloudImagesError {
+  /** Per-object outcome up to the failure (a PublishResult from src/publish), when known. */
+  readonly result: unknown;
+  constructor(message: string, options?: { cause?: unknown; result?: unknown }) {
+    super(message, options);
+    this.result = options?.result;
+  }
+}
 
 /** Sending a notification failed. */
 export class NotifyError extends CloudImagesError {}

@@ -1,6 +1,8 @@
 import type { Command } from "commander";
 import { register as matrix } from "./matrix.js";
+import { register as publish } from "./publish.js";
 import { register as release } from "./release.js";
+import { register as report } from "./report.js";
 import { register as resolve } from "./resolve.js";
 import { register as stamp } from "./stamp.js";
 import { register as templates } from "./templates.js";
@@ -8,5 +10,6 @@ import { register as workflows } from "./workflows.js";
 
 /** Every command, in the order `--help` lists them. */
 export function registerCommands(program: Command): void {
-  for (const register of [matrix, resolve, release, stamp, templates, workflows]) register(program);
+  for (const register of [matrix, resolve, release, stamp, templates, workflows, publish, report])
+    register(program);
 }

@@ -1,0 +1,186 @@
+import { readFile } from "node:fs/promises";
+import { dirname, isAbsolute, resolve } from "node:path";
+import type { Command } from "commander";
+import { appendJobSummary } from "../../ci/github.js";
+import { UsageError } from "../../errors.js";
+import { diffPackageNames, type PackageNameDiff, parsePackageNames } from "../../inspect/package-diff.js";
+import { renderRunMattermostText, renderRunSummary } from "../../notify/aggregate.js";
+import { legLinks, workflowRunUrl } from "../../notify/links.js";
+import { findManifestFiles, readLegManifest } from "../../notify/manifests.js";
+import {
+  type MattermostPayload,
+  mattermostPayload,
+  type NotifyResult,
+  postMattermost,
+  validateWebhookUrl,
+} from "../../notify/mattermost.js";
+import { renderJobSummary, renderMattermostText } from "../../notify/render.js";
+import type { LegManifest } from "../../pipeline/manifest.js";
+import { action, printJson, warn } from "../util.js";
+
+interface ReportOptions {
+  manifest?: string;
+  manifests?: string;
+  summary?: boolean;
+  mattermost?: boolean;
+  artifactUrl?: string[];
+  previousPackages?: string;
+  packages?: string;
+  json?: boolean;
+}
+
+export function register(program: Command): void {
+  program
+    .command("report")
+    .description(
+      "the job summary and the Mattermost message for one leg (--manifest) or a whole run (--manifests)",
+    )
+    .option("--manifest <FILE>", "one leg's NAME.manifest.json")
+    .option("--manifests <DIR>", "every *.manifest.json under DIR: all legs of one run as one table")
+    .option("--summary", "append the summary to $GITHUB_STEP_SUMMARY (printed when it is not set)")
+    .option(
+      "--mattermost",
+      "post to the webhook in MATTERMOST_WEBHOOK_URL (channel: MATTERMOST_CHANNEL; user: MATTERMOST_USERNAME or the triggering actor)",
+    )
+    .option(
+      "--artifact-url <NAME=URL>",
+      "link NAME to a GitHub artifact URL (repeatable; upload-artifact's artifact-url output)",
+      collect,
+    )
+    .option(
+      "--previous-packages <FILE>",
+      "previous build's package list: adds the package diff (--manifest only)",
+    )
+    .option("--packages <FILE>", "this build's package list (default: the manifest's verdict.packagesFile)")
+    .option("--json", "print {summary, mattermost} as JSON (never the webhook URL)")
+    .addHelpText(
+      "after",
+      "\nWithout --summary or --mattermost the summary is printed. A failed notification is reported on\n" +
+        "stderr and gives exit 1 after the summary was written.\n" +
+        "\nExamples:\n" +
+        "  cloud-images report --manifest output/AlmaLinux-9-GenericCloud-9.6-20260220.x86_64.qcow2.manifest.json --summary --mattermost\n" +
+        "  cloud-images report --manifests legs/ --summary --mattermost",
+    )
+    .action(action(run));
+}
+
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
+function parseArtifactUrls(args: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const arg of args) {
+    const eq = arg.indexOf("=");
+    const name = arg.slice(0, eq);
+    const url = arg.slice(eq + 1);
+    if (eq <= 0 || !/^https?:\/\/\S+$/.test(url)) {
+      throw new UsageError(`invalid --artifact-url ${JSON.stringify(arg)}: expected NAME=https://…`);
+    }
+    out[name] = url;
+  }
+  return out;
+}
+
+async function readNames(path: string, what: string): Promise<string[]> {
+  try {
+    return parsePackageNames(await readFile(path, "utf8"));
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new UsageError(`cannot read ${what} ${path}: ${code === "ENOENT" ? "no such file" : code}`, {
+      cause: e,
+    });
+  }
+}
+
+async function packageDiffFor(
+  manifest: LegManifest,
+  manifestPath: string,
+  opts: ReportOptions,
+): Promise<PackageNameDiff | undefined> {
+  if (!opts.previousPackages) return undefined;
+  const recorded = manifest.verdict?.packagesFile;
+  const current =
+    opts.packages ??
+    (recorded ? (isAbsolute(recorded) ? recorded : resolve(dirname(manifestPath), recorded)) : undefined);
+  if (!current) {
+    throw new UsageError(
+      "the manifest records no package list: pass --packages FILE with --previous-packages",
+    );
+  }
+  return diffPackageNames(
+    await readNames(opts.previousPackages, "previous package list"),
+    await readNames(current, "package list"),
+  );
+}
+
+async function run(opts: ReportOptions): Promise<number> {
+  if (!opts.manifest === !opts.manifests)
+    throw new UsageError("give exactly one of --manifest FILE or --manifests DIR");
+  if (opts.manifests && (opts.previousPackages || opts.packages || (opts.artifactUrl ?? []).length > 0)) {
+    throw new UsageError("--previous-packages, --packages and --artifact-url apply to --manifest only");
+  }
+  const artifactUrls = parseArtifactUrls(opts.artifactUrl ?? []);
+  const webhook = opts.mattermost ? process.env.MATTERMOST_WEBHOOK_URL : undefined;
+  if (opts.mattermost) {
+    if (!webhook) throw new UsageError("--mattermost needs MATTERMOST_WEBHOOK_URL in the environment");
+    validateWebhookUrl(webhook);
+  }
+  const runUrl = workflowRunUrl();
+
+  let summary: string;
+  let text: string;
+  if (opts.manifest) {
+    const manifest = await readLegManifest(opts.manifest);
+    const links = legLinks(manifest, artifactUrls);
+    const packageDiff = await packageDiffFor(manifest, opts.manifest, opts);
+    summary = renderJobSummary(manifest, { links, packageDiff });
+    text = renderMattermostText(manifest, { links, packageDiff, runUrl });
+  } else {
+    const files = await findManifestFiles(opts.manifests!);
+    const manifests: LegManifest[] = [];
+    for (const file of files) manifests.push(await readLegManifest(file));
+    summary = renderRunSummary(manifests);
+    text = renderRunMattermostText(manifests, { runUrl });
+  }
+
+  // --summary: into $GITHUB_STEP_SUMMARY, or stdout outside Actions; with neither flag: stdout.
+  const appended = opts.summary ? appendJobSummary(summary) : false;
+  const wantPrinted = opts.summary ? !appended : !opts.mattermost;
+  if (wantPrinted && !opts.json) process.stdout.write(summary);
+
+  let delivery: { payload: MattermostPayload; result: NotifyResult } | undefined;
+  if (webhook) {
+    const payload = mattermostPayload(text);
+    const result = await postMattermost(webhook, payload, { onRetry: (line) => warn(line) });
+    delivery = { payload, result };
+  }
+
+  if (opts.json) {
+    printJson({
+      summary,
+      ...(delivery
+        ? {
+            mattermost: {
+              delivered: delivery.result.ok,
+              attempts: delivery.result.attempts,
+              ...(delivery.result.status !== undefined ? { status: delivery.result.status } : {}),
+              ...(delivery.result.error ? { error: delivery.result.error } : {}),
+              payload: delivery.payload,
+            },
+          }
+        : {}),
+    });
+  }
+  if (delivery?.result.ok && !opts.json) {
+    const { target, attempts } = delivery.result;
+    process.stderr.write(
+      `cloud-images: Mattermost message delivered to ${target} (${attempts} ${attempts === 1 ? "attempt" : "attempts"})\n`,
+    );
+  }
+  if (delivery && !delivery.result.ok) {
+    process.stderr.write(`cloud-images: error: ${delivery.result.error}\n`);
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,21 @@
+export { renderRunMattermostText, renderRunSummary, renderRunTable, sortLegs } from "./aggregate.js";
+export { type LegLinks, type Link, legLinks, testStatusLine, workflowRunUrl } from "./links.js";
+export { findManifestFiles, parseLegManifest, readLegManifest } from "./manifests.js";
+export {
+  DEFAULT_NOTIFY_RETRY,
+  type MattermostPayload,
+  maskWebhookUrl,
+  mattermostPayload,
+  type NotifyResult,
+  type PostOptions,
+  postMattermost,
+  validateWebhookUrl,
+} from "./mattermost.js";
+export {
+  headline,
+  type MattermostRenderOptions,
+  type RenderOptions,
+  renderJobSummary,
+  renderMattermostText,
+  renderPackageDiff,
+} from "./render.js";

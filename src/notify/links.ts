@@ -1,0 +1,70 @@
+/** What a leg published and where: the image, its checksum and its package list, with their URLs. */
+import type { LegManifest } from "../pipeline/manifest.js";
+
+export interface Link {
+  readonly name: string;
+  readonly url: string;
+}
+
+export interface LegLinks {
+  /** Where the links point: an object store, GitHub artifacts, or nowhere. */
+  readonly kind: "s3" | "file" | "artifact" | "none";
+  readonly image?: Link | undefined;
+  readonly checksum?: Link | undefined;
+  readonly packages?: Link | undefined;
+}
+
+/**
+ * Links for what the manifest records as published (only objects with a URL). `artifactUrls` (object
+ * name → URL, from actions/upload-artifact's `artifact-url` outputs) fill in or override URLs; given
+ * without a `published` record, they make an artifact-kind set named after the image.
+ */
+export function legLinks(
+  manifest: LegManifest,
+  artifactUrls: Readonly<Record<string, string>> = {},
+): LegLinks {
+  const imageName = manifest.image?.name;
+  const published = manifest.published;
+  const hasArtifacts = Object.keys(artifactUrls).length > 0;
+  if (!published || published.kind === "none") {
+    if (!hasArtifacts || !imageName) return { kind: "none" };
+    const at = (name: string): Link | undefined =>
+      artifactUrls[name] ? { name, url: artifactUrls[name] } : undefined;
+    return {
+      kind: "artifact",
+      image: at(imageName),
+      checksum: at(`${imageName}.sha256sum`),
+      packages: at(`${imageName}.txt`),
+    };
+  }
+  const pick = (role: "image" | "checksum" | "packages"): Link | undefined => {
+    const object = published.objects.find((o) => o.role === role);
+    if (!object) return undefined;
+    const url = artifactUrls[object.name] ?? object.url;
+    return url ? { name: object.name, url } : undefined;
+  };
+  return {
+    kind: published.kind,
+    image: pick("image"),
+    checksum: pick("checksum"),
+    packages: pick("packages"),
+  };
+}
+
+/**
+ * Exactly one test status line. A failed offline check wins (the image is wrong whatever booted);
+ * then a boot test result when one ran; then the offline result; `Tests N/A ⚠️` when nothing ran.
+ */
+export function testStatusLine(tests: LegManifest["tests"]): string {
+  if (tests.offline === "failed") return "Tests (offline) failed ❌";
+  if (tests.boot === "passed") return "Tests passed ✅";
+  if (tests.boot === "failed") return "Tests failed ❌";
+  if (tests.offline === "passed") return "Tests (offline) passed ✅";
+  return "Tests N/A ⚠️";
+}
+
+/** `https://github.com/OWNER/REPO/actions/runs/ID` from the runner's environment, when it is there. */
+export function workflowRunUrl(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const { GITHUB_SERVER_URL: server, GITHUB_REPOSITORY: repo, GITHUB_RUN_ID: run } = env;
+  return server && repo && run ? `${server}/${repo}/actions/runs/${run}` : undefined;
+}

@@ -1,0 +1,92 @@
+/**
+ * The seed's two messages for one leg, rendered from its manifest:
+ * - the GitHub job summary (actions/github-script: `core.summary.addRaw(...)` and `addLink(...)`,
+ *   so links are `<a href>` lines), and
+ * - the Mattermost message (a markdown list), with the run link and, for artifacts, `[zipped]` labels.
+ */
+import type { PackageNameDiff } from "../inspect/package-diff.js";
+import type { LegManifest } from "../pipeline/manifest.js";
+import { type LegLinks, type Link, testStatusLine } from "./links.js";
+
+export interface RenderOptions {
+  readonly links: LegLinks;
+  /** Against the previous build's package list, when one was given. */
+  readonly packageDiff?: PackageNameDiff | undefined;
+}
+
+export interface MattermostRenderOptions extends RenderOptions {
+  /** The workflow run (`…/actions/runs/ID`); the message links to it when known. */
+  readonly runUrl?: string | undefined;
+}
+
+/** `**AlmaLinux release 9.6 x86_64** Gencloud Image build `20260220143000``. */
+export function headline(manifest: LegManifest): string {
+  const r = manifest.resolved;
+  return `**${r.releaseString} ${r.almaArch}** ${r.imageType} Image build \`${manifest.timeStamp}\``;
+}
+
+const SUMMARY_LINK_HEADINGS: Record<LegLinks["kind"], string> = {
+  s3: "S3 Bucket download URLs:",
+  file: "Local store files:",
+  artifact: "GitHub artifacts [zipped]:",
+  none: "",
+};
+
+function escapeHtml(s: string): string {
+  return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
+}
+
+/** The job summary, in the seed's order: image, checksum, package list; then the test line. */
+export function renderJobSummary(manifest: LegManifest, options: RenderOptions): string {
+  const lines = [headline(manifest)];
+  const { links } = options;
+  const present = [links.image, links.checksum, links.packages].filter((l): l is Link => l !== undefined);
+  if (present.length > 0) {
+    lines.push(SUMMARY_LINK_HEADINGS[links.kind]);
+    for (const l of present) lines.push(`<a href="${escapeHtml(l.url)}">${escapeHtml(l.name)}</a>`);
+  }
+  lines.push(testStatusLine(manifest.tests));
+  let text = `${lines.join("\n")}\n`;
+  if (options.packageDiff) text += `\n${renderPackageDiff(options.packageDiff)}`;
+  return text;
+}
+
+/** The Mattermost text, in the seed's order: checksum, image, package list; then `- Tests …`. */
+export function renderMattermostText(manifest: LegManifest, options: MattermostRenderOptions): string {
+  const by = options.runUrl ? `, by the GitHub [Action](${options.runUrl})` : "";
+  const lines = [`:almalinux: ${headline(manifest)}${by}`];
+  const { links } = options;
+  const zipped = links.kind === "artifact" ? " [zipped]" : "";
+  const item = (label: string, link: Link | undefined) => {
+    if (link) lines.push(`- ${label}${zipped}: [${link.name}](${link.url})`);
+  };
+  item("CHECKSUM(SHA256)", links.checksum);
+  item("Image", links.image);
+  item("Packages list", links.packages);
+  lines.push(`- ${testStatusLine(manifest.tests)}`);
+  let text = lines.join("\n");
+  if (options.packageDiff) text += `\n\n${renderPackageDiff(options.packageDiff).trimEnd()}`;
+  return text;
+}
+
+/** Longest name list shown in a message; Mattermost posts are limited to 16383 characters. */
+export const MAX_LISTED_PACKAGES = 100;
+
+function nameList(names: readonly string[]): string {
+  const shown = names.slice(0, MAX_LISTED_PACKAGES).map((n) => `\`${n}\``);
+  const more = names.length - shown.length;
+  return more > 0 ? `${shown.join(", ")} … and ${more} more` : shown.join(", ");
+}
+
+export function renderPackageDiff(diff: PackageNameDiff): string {
+  if (diff.added.length === 0 && diff.removed.length === 0) {
+    return `**Packages** compared with the previous build: no change (${diff.newCount} packages)\n`;
+  }
+  const lines = [
+    `**Packages** compared with the previous build: ${diff.oldCount} → ${diff.newCount}, ` +
+      `${diff.added.length} added, ${diff.removed.length} removed`,
+  ];
+  if (diff.added.length > 0) lines.push(`- Added (${diff.added.length}): ${nameList(diff.added)}`);
+  if (diff.removed.length > 0) lines.push(`- Removed (${diff.removed.length}): ${nameList(diff.removed)}`);
+  return `${lines.join("\n")}\n`;
+}

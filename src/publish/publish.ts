@@ -1,0 +1,271 @@
+/**
+ * publishFiles: puts local files under `{prefix}/{name}` in a store, one after the other, each
+ * skipped when an identical object (same size and SHA-256) is already there, then tagged and the
+ * tags read back. Stops at the first failure and throws a PublishError naming what was and was not
+ * published. Used by `cloud-images publish` and by the pipeline's publish step.
+ */
+import { basename } from "node:path";
+import { PublishError, UsageError } from "../errors.js";
+import { LocalFile } from "./local-file.js";
+import { readSidecarSha256 } from "./sha256sum.js";
+import type {
+  ObjectRole,
+  ObjectStore,
+  PublishObjectResult,
+  PublishProgress,
+  PublishResult,
+  StoredObject,
+  Tags,
+} from "./types.js";
+import {
+  joinKey,
+  MAX_TAGS,
+  SHA256_TAG,
+  validateObjectName,
+  validatePrefix,
+  validateTags,
+} from "./validate.js";
+
+export interface PublishFile {
+  readonly path: string;
+  /** Default: guessed from the name (`.sha256sum` checksum, `.txt` packages, image extensions image). */
+  readonly role?: ObjectRole | undefined;
+}
+
+export interface PublishOptions {
+  /** Key prefix, e.g. `images/9/9.6/gencloud/20260220143000`. */
+  readonly prefix: string;
+  readonly tags?: Tags | undefined;
+  /** Known SHA-256s by object name (hex), e.g. from the pipeline's checksum step. */
+  readonly sha256sums?: Readonly<Record<string, string>> | undefined;
+  /** Also read `FILE.sha256sum` beside each file when it exists (default true). */
+  readonly useSidecarChecksums?: boolean | undefined;
+  readonly onProgress?: ((progress: PublishProgress) => void) | undefined;
+  readonly signal?: AbortSignal | undefined;
+  /** Rounds of PutObjectTagging + GetObjectTagging before giving up on an object's tags (default 3). */
+  readonly tagAttempts?: number | undefined;
+}
+
+interface Planned {
+  readonly file: PublishFile;
+  readonly name: string;
+  readonly key: string;
+  readonly role: ObjectRole;
+}
+
+/** Guesses an object's role from its file name. */
+export function roleOf(name: string): ObjectRole {
+  if (name.endsWith(".sha256sum")) return "checksum";
+  if (name.endsWith(".manifest.json")) return "manifest";
+  if (/\.(cdx|spdx|sbom)(\.json)?$/.test(name)) return "sbom";
+  if (name.endsWith(".txt")) return "packages";
+  if (/\.(qcow2|raw|vhd|vhdx|vmdk|img|box|tar\.gz|tar\.xz|ova)$/.test(name)) return "image";
+  return "other";
+}
+
+/** Checks everything that can be checked before the first byte is written. */
+function plan(files: readonly PublishFile[], options: PublishOptions): { planned: Planned[]; tags: Tags } {
+  if (files.length === 0) throw new UsageError("nothing to publish: give at least one file");
+  const prefix = validatePrefix(options.prefix);
+  const tags = validateTags(options.tags ?? {});
+  const seen = new Set<string>();
+  const planned = files.map((file) => {
+    const name = validateObjectName(basename(file.path));
+    if (seen.has(name)) throw new UsageError(`${name} is given twice (objects are named after the file)`);
+    seen.add(name);
+    const sum = options.sha256sums?.[name];
+    if (sum !== undefined && !/^[0-9a-f]{64}$/.test(sum)) {
+      throw new UsageError(`the SHA-256 given for ${name} is not 64 lowercase hex digits`);
+    }
+    return { file, name, key: joinKey(prefix, name), role: file.role ?? roleOf(name) };
+  });
+  return { planned, tags };
+}
+
+export async function publishFiles(
+  store: ObjectStore,
+  files: readonly PublishFile[],
+  options: PublishOptions,
+): Promise<PublishResult> {
+  const { planned, tags } = plan(files, options);
+  // Open every file and read every .sha256sum first: a missing file is bad input, found before any upload.
+  const opened: LocalFile[] = [];
+  const expected: (string | undefined)[] = [];
+  try {
+    for (const item of planned) {
+      const file = await LocalFile.open(item.file.path);
+      opened.push(file);
+      expected.push(
+        options.sha256sums?.[item.name] ??
+          (options.useSidecarChecksums === false
+            ? undefined
+            : await readSidecarSha256(item.file.path, item.name)),
+      );
+    }
+    await store.check();
+  } catch (e) {
+    await Promise.all(opened.map((f) => f.close()));
+    throw e;
+  }
+
+  const results: PublishObjectResult[] = [];
+  try {
+    for (const [i, item] of planned.entries()) {
+      const file = opened[i]!;
+      try {
+        results.push(await publishOne(store, item, file, expected[i], tags, options));
+      } catch (e) {
+        const message = oneLine(e);
+        results.push(resultOf(item, store, file.size, "", "failed", {}, file.bytesRead, message));
+        for (const rest of planned.slice(i + 1)) {
+          results.push(
+            resultOf(rest, store, opened[planned.indexOf(rest)]!.size, "", "not-attempted", {}, 0),
+          );
+        }
+        const result: PublishResult = { store: store.url, kind: store.kind, objects: results, ok: false };
+        throw new PublishError(failureMessage(result, message), { cause: e, result });
+      }
+    }
+  } finally {
+    await Promise.all(opened.map((f) => f.close()));
+  }
+  return { store: store.url, kind: store.kind, objects: results, ok: true };
+}
+
+async function publishOne(
+  store: ObjectStore,
+  item: Planned,
+  file: LocalFile,
+  expectedSha256: string | undefined,
+  tags: Tags,
+  options: PublishOptions,
+): Promise<PublishObjectResult> {
+  const progress = (phase: PublishProgress["phase"], bytesDone: number, status?: PublishProgress["status"]) =>
+    options.onProgress?.({
+      name: item.name,
+      key: item.key,
+      phase,
+      bytesDone,
+      bytesTotal: file.size,
+      ...(status ? { status } : {}),
+    });
+  progress("checking", 0);
+  const existing = await store.head(item.key);
+  let sha256 = expectedSha256;
+  if (existing && existing.size === file.size && existing.sha256) {
+    if (sha256 === undefined) {
+      // Only an object that might be identical costs a hashing pass.
+      let hashed = 0;
+      sha256 = await file.sha256((n) => {
+        hashed += n;
+        progress("hashing", hashed);
+      });
+    }
+    if (existing.sha256 === sha256) {
+      const applied = await applyTags(store, item.key, withStoredHash(tags, existing), options.tagAttempts);
+      progress("done", file.size, "skipped");
+      return resultOf(item, store, file.size, sha256, "skipped", applied, file.bytesRead);
+    }
+  }
+  let sent = 0;
+  progress("uploading", 0);
+  const put = await store.put({
+    key: item.key,
+    file,
+    expectedSha256: sha256,
+    onBytes: (n) => {
+      sent += n;
+      progress("uploading", sent);
+    },
+    signal: options.signal,
+  });
+  progress("tagging", file.size);
+  // A multipart upload started without a known SHA-256 keeps it in a reserved tag instead of metadata.
+  const wanted =
+    put.sha256Recorded || Object.keys(tags).length >= MAX_TAGS ? tags : { ...tags, [SHA256_TAG]: put.sha256 };
+  const applied = await applyTags(store, item.key, wanted, options.tagAttempts);
+  progress("done", file.size, "uploaded");
+  return resultOf(item, store, file.size, put.sha256, "uploaded", applied, file.bytesRead);
+}
+
+function withStoredHash(tags: Tags, existing: StoredObject): Tags {
+  return existing.sha256From === "tag" && existing.sha256 ? { ...tags, [SHA256_TAG]: existing.sha256 } : tags;
+}
+
+/**
+ * Puts the tag set and reads it back; a put that did not stick is repeated (the seed's one-shot
+ * put-object-tagging could silently leave an object untagged, i.e. not public).
+ */
+async function applyTags(store: ObjectStore, key: string, tags: Tags, attempts = 3): Promise<Tags> {
+  let current = await store.getTags(key);
+  for (let round = 1; !sameTags(current, tags); round++) {
+    if (round > attempts) {
+      throw new PublishError(
+        `${key} was uploaded but its tags did not stick after ${attempts} attempts (wanted ${formatTags(tags)}, found ${formatTags(current)})`,
+      );
+    }
+    await store.putTags(key, tags);
+    current = await store.getTags(key);
+  }
+  return current;
+}
+
+function sameTags(a: Tags, b: Tags): boolean {
+  const ka = Object.keys(a);
+  return ka.length === Object.keys(b).length && ka.every((k) => Object.hasOwn(b, k) && a[k] === b[k]);
+}
+
+function formatTags(tags: Tags): string {
+  const entries = Object.entries(tags);
+  return entries.length === 0 ? "none" : entries.map(([k, v]) => `${k}=${v}`).join(",");
+}
+
+function resultOf(
+  item: Planned,
+  store: ObjectStore,
+  size: number,
+  sha256: string,
+  status: PublishObjectResult["status"],
+  tags: Tags,
+  bytesRead: number,
+  error?: string,
+): PublishObjectResult {
+  const published = status === "uploaded" || status === "skipped";
+  const url = published ? store.urlFor(item.key) : undefined;
+  const visibleTags = Object.fromEntries(Object.entries(tags).filter(([k]) => k !== SHA256_TAG));
+  return {
+    role: item.role,
+    name: item.name,
+    key: item.key,
+    size,
+    sha256,
+    ...(url ? { url } : {}),
+    skipped: status === "skipped",
+    status,
+    tags: visibleTags,
+    bytesRead,
+    ...(error ? { error } : {}),
+  };
+}
+
+function oneLine(e: unknown): string {
+  return (e instanceof Error ? e.message : String(e)).replace(/\s*\n\s*/g, " ");
+}
+
+function failureMessage(result: PublishResult, reason: string): string {
+  const names = (statuses: PublishObjectResult["status"][]) =>
+    result.objects.filter((o) => statuses.includes(o.status)).map((o) => o.name);
+  const done = names(["uploaded", "skipped"]);
+  const failed = names(["failed"]);
+  const notTried = names(["not-attempted"]);
+  const parts = [`not published: ${[...failed, ...notTried].join(", ")} (${reason})`];
+  parts.push(done.length > 0 ? `published: ${done.join(", ")}` : "nothing was published");
+  return parts.join("; ");
+}
+
+/** The PublishResult a PublishError from publishFiles carries, if any. */
+export function publishResultOf(error: unknown): PublishResult | undefined {
+  if (!(error instanceof PublishError)) return undefined;
+  const r = error.result as PublishResult | undefined;
+  return r && Array.isArray(r.objects) ? r : undefined;
+}
