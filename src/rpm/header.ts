@@ -177,6 +177,8 @@ export interface RpmHeaderInit {
   readonly entries: ReadonlyMap<number, HeaderEntry>;
   /** The data store. */
   readonly data: Buffer;
+  /** The raw index (16 bytes per entry, in stored order). */
+  readonly index: Buffer;
   /** The region tag (61, 62 or 63), or null for a header without a region. */
   readonly regionTag: number | null;
   /** Index entries and data bytes inside the region (all of them when there is no region). */
@@ -192,6 +194,7 @@ export interface RpmHeaderInit {
 export class RpmHeader implements RpmHeaderInit {
   readonly entries: ReadonlyMap<number, HeaderEntry>;
   readonly data: Buffer;
+  readonly index: Buffer;
   readonly regionTag: number | null;
   readonly regionEntries: number;
   readonly regionDataLength: number;
@@ -201,6 +204,7 @@ export class RpmHeader implements RpmHeaderInit {
   constructor(init: RpmHeaderInit) {
     this.entries = init.entries;
     this.data = init.data;
+    this.index = init.index;
     this.regionTag = init.regionTag;
     this.regionEntries = init.regionEntries;
     this.regionDataLength = init.regionDataLength;
@@ -406,7 +410,9 @@ export function parseHeader(buf: Buffer, options: ParseHeaderOptions): RpmHeader
       new RpmFormatError(
         `${what}: index entry ${i} (tag ${tag} type ${type} offset ${offset} count ${count}): ${why}`,
       );
-    if (tag < tags.HEADERI18NTABLE) throw bad("tag below 100 (a second region?)");
+    // rpm (4.18 and older) holds tags in an int32: 0x80000000 and above are negative, hence invalid.
+    if (tag < tags.HEADERI18NTABLE || tag > 0x7fffffff)
+      throw bad("tag outside 100..2147483647 (a second region?)");
     if (type > RpmType.I18NSTRING) throw bad("unknown type");
     if (count < 1 || count > dl) throw bad(`count outside 1..${dl}`);
     if (offset < 0 || offset > dl) throw bad(`offset outside the data store (${dl} bytes)`);
@@ -424,6 +430,7 @@ export function parseHeader(buf: Buffer, options: ParseHeaderOptions): RpmHeader
   return new RpmHeader({
     entries,
     data,
+    index: buf.subarray(indexStart, dataStart),
     regionTag: region,
     regionEntries: ril,
     regionDataLength: rdl,

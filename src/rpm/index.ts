@@ -1,4 +1,5 @@
 /** RPM: the header codec, package files, the release lookup and the rpmdb readers. */
+export * from "./digest.js";
 export * from "./header.js";
 export * from "./package.js";
 export * from "./pgp.js";

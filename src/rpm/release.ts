@@ -10,7 +10,7 @@ import { requireVersion } from "../catalog/validate.js";
 import { isCloudImagesError, MirrorError, RpmFormatError, UsageError } from "../errors.js";
 import { printable } from "../resolve/stamp.js";
 import { tags } from "./header.js";
-import { parseRpmFile, type RpmFileMetadata } from "./rpmfile.js";
+import { parseRpmFile, type RpmFileMetadata, verifyPackageHeaderDigests } from "./rpmfile.js";
 
 export const DEFAULT_MIRROR = "https://repo.almalinux.org/almalinux";
 export const RELEASE_PACKAGE = "almalinux-release";
@@ -171,7 +171,9 @@ export async function fetchRpmMetadata(
   let requests = 0;
   const parse = () => {
     try {
-      return parseRpmFile(buf);
+      const r = parseRpmFile(buf);
+      if (r.complete) verifyPackageHeaderDigests(r.metadata);
+      return r;
     } catch (e) {
       if (e instanceof RpmFormatError) {
         throw new MirrorError(`${shown} is not a usable RPM package: ${describeBody(buf, e.message)}`);

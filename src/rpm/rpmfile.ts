@@ -5,7 +5,8 @@
  * resource) incrementally.
  */
 import { RpmFormatError } from "../errors.js";
-import { headerLength, introSize, parseHeader, type RpmHeader, tags } from "./header.js";
+import { regionDigest } from "./digest.js";
+import { headerLength, introSize, parseHeader, type RpmHeader, signatureTags, tags } from "./header.js";
 
 export const LEAD_SIZE = 96;
 export const LEAD_MAGIC = Buffer.from([0xed, 0xab, 0xee, 0xdb]);
@@ -97,4 +98,21 @@ export function parseRpmFile(buf: Buffer): RpmFileParse {
   const signature = parseHeader(buf.subarray(sigStart, sigStart + sigLength), sigOptions);
   const header = parseHeader(buf.subarray(headerOffset, payloadOffset), mainOptions);
   return { complete: true, metadata: { lead, signature, header, headerOffset, payloadOffset } };
+}
+
+/**
+ * Checks the main header against the signature header's SHA256HEADER and SHA1HEADER (each one present),
+ * as rpm does before trusting a package's header; throws RpmFormatError on a mismatch.
+ */
+export function verifyPackageHeaderDigests(metadata: RpmFileMetadata): void {
+  for (const [tag, algorithm, label] of [
+    [signatureTags.SHA256HEADER, "sha256", "SHA256"],
+    [signatureTags.SHA1HEADER, "sha1", "SHA1"],
+  ] as const) {
+    const stored = metadata.signature.string(tag);
+    if (stored === null) continue;
+    if (regionDigest(metadata.header, algorithm) !== stored.toLowerCase()) {
+      throw new RpmFormatError(`rpm header: ${label} digest mismatch (damaged package)`);
+    }
+  }
 }

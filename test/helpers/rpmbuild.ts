@@ -6,7 +6,7 @@
  *   const root = installRpms(rpms);            // root/var/lib/rpm/rpmdb.sqlite
  *   rpmQuery(join(root, "var/lib/rpm"), "%{NAME}\\n");
  */
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import {
   cpSync,
@@ -39,6 +39,8 @@ export interface RpmPackageSpec {
   manyFiles?: number;
   /** Changelog entries (inflate the header). */
   changelogEntries?: number;
+  /** Size of /usr/share/<name>/random.bin, random bytes (a large, incompressible payload). */
+  randomFileBytes?: number;
 }
 
 export interface RpmBuildRecipe {
@@ -98,8 +100,15 @@ export function specFor(recipe: RpmBuildRecipe): string {
       );
     }
   }
+  for (const p of recipe.packages) {
+    if (p.randomFileBytes) {
+      out.push(`mkdir -p %{buildroot}/usr/share/${p.name}`);
+      out.push(`head -c ${p.randomFileBytes} /dev/urandom > %{buildroot}/usr/share/${p.name}/random.bin`);
+    }
+  }
   for (const [i, p] of recipe.packages.entries()) {
-    out.push(i === 0 ? "%files" : `%files -n ${p.name}`, ...Object.keys(filesOf(p)));
+    const random = p.randomFileBytes ? [`/usr/share/${p.name}/random.bin`] : [];
+    out.push(i === 0 ? "%files" : `%files -n ${p.name}`, ...Object.keys(filesOf(p)), ...random);
   }
   const entries = main.changelogEntries ?? 0;
   if (entries > 0) {
@@ -216,14 +225,25 @@ export function rpmQuery(dbDir: string, queryFormat: string, options: { bdb?: bo
   }
 }
 
-/** `rpm -qp --qf FORMAT FILE` (FILE may be an http:// URL, as the seed uses it). */
-export function rpmQueryPackage(file: string, queryFormat: string): string {
-  const r = spawnSync("rpm", ["-qp", "--nosignature", "--nodigest", "--qf", queryFormat, file], {
-    encoding: "utf8",
-    env: { ...process.env, TZ: "UTC", LC_ALL: "C" },
+/**
+ * `rpm -qp --qf FORMAT FILE` (FILE may be an http:// URL, as the seed uses it). Asynchronous, so a test
+ * can serve that URL from its own process.
+ */
+export function rpmQueryPackage(file: string, queryFormat: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn("rpm", ["-qp", "--nosignature", "--nodigest", "--qf", queryFormat, file], {
+      env: { ...process.env, TZ: "UTC", LC_ALL: "C" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    child.on("error", reject);
+    child.on("close", (code) =>
+      code === 0 ? resolve(stdout) : reject(new Error(`rpm -qp failed (${code}): ${stderr}`)),
+    );
   });
-  if (r.status !== 0) throw new Error(`rpm -qp failed: ${r.stderr}`);
-  return r.stdout;
 }
 
 export interface SigningKey {

@@ -6,6 +6,7 @@
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { RpmFormatError } from "../../errors.js";
+import { verifyHeaderDigest } from "../digest.js";
 import { parseHeader, type RpmHeader } from "../header.js";
 import { type InstalledPackage, packageFromHeader } from "../package.js";
 import { bdbIsLittleEndian, readBdbHash } from "./bdb.js";
@@ -76,7 +77,7 @@ export function detectRpmdbFormat(names: readonly string[]): RpmdbFormat | null 
   return null;
 }
 
-/** Every header in the database, parsed, in database order. */
+/** Every header in the database, parsed and its digests checked (as rpm does), in database order. */
 export async function readRpmdbHeaders(
   dir: RpmdbDir,
 ): Promise<{ format: RpmdbFormat; headers: RpmdbHeader[] }> {
@@ -89,7 +90,9 @@ export async function readRpmdbHeaders(
   const records = await readRecords(dir, names, format);
   const headers = records.map(({ instance, blob }) => {
     try {
-      return { instance, header: parseHeader(blob, { magic: false, what: `${file} record ${instance}` }) };
+      const header = parseHeader(blob, { magic: false, what: `${file} record ${instance}` });
+      verifyHeaderDigest(header);
+      return { instance, header };
     } catch (e) {
       if (e instanceof RpmFormatError) throw e;
       throw new RpmFormatError(`${file} record ${instance}: ${(e as Error).message}`, { cause: e });
