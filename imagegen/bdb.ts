@@ -8,6 +8,7 @@
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import initSqlJs from "sql.js";
+import { RpmFormatError } from "../src/errors.js";
 import { run } from "./exec.js";
 
 type Row = Record<string, unknown>;
@@ -22,7 +23,9 @@ function keyBytes(v: unknown): Buffer {
   if (v instanceof Uint8Array) return Buffer.from(v);
   if (typeof v === "string") return Buffer.from(v, "utf8");
   if (typeof v === "number") return u32le(v);
-  throw new Error(`unexpected rpmdb index key type ${typeof v}`);
+  throw new RpmFormatError(
+    `imagegen: unexpected rpmdb index key type ${typeof v} (valid: text, blob, integer)`,
+  );
 }
 
 /** db_load's "bytevalue" text format: hex key and value lines, one leading space each. */

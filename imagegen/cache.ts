@@ -14,6 +14,7 @@ import {
   readFileSync,
   renameSync,
   rmSync,
+  statSync,
   writeSync,
 } from "node:fs";
 import { join } from "node:path";
@@ -73,6 +74,28 @@ function sweepDead(root: string): void {
   for (const name of readdirSync(root)) {
     const m = /^\.tmp-[0-9a-f]+-(\d+)-/.exec(name);
     if (m && !alive(Number(m[1]))) rmSync(join(root, name), { recursive: true, force: true });
+  }
+}
+
+/** Entries are left alone this long after they were built, in case a running test still reads them. */
+const PRUNE_AFTER_MS = 10 * 60 * 1000;
+
+/**
+ * Removes complete entries made by other builder source (their keys can never be asked for again by
+ * this checkout): images are large, and every edit of the builder changes every key.
+ */
+export function pruneStale(root: string, currentSource: string): void {
+  for (const name of readdirSync(root)) {
+    if (!/^[0-9a-f]{64}$/.test(name)) continue;
+    const marker = join(root, name, MARKER);
+    try {
+      const st = statSync(marker);
+      if (Date.now() - st.mtimeMs < PRUNE_AFTER_MS) continue;
+      const { builderSource } = JSON.parse(readFileSync(marker, "utf8")) as { builderSource?: string };
+      if (builderSource !== currentSource) rmSync(join(root, name), { recursive: true, force: true });
+    } catch {
+      // incomplete or unreadable: another builder's business
+    }
   }
 }
 

@@ -17,7 +17,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { stageBootTree, stageEspTree } from "./boot.js";
 import { uuidFrom, volumeIdFrom } from "./bytes.js";
-import { cached, MARKER } from "./cache.js";
+import { cached, cacheRoot, MARKER, pruneStale } from "./cache.js";
 import { convert, FILE_NAMES } from "./convert.js";
 import { makeDisk } from "./disk.js";
 import { requireRoot, requireTools } from "./exec.js";
@@ -27,6 +27,7 @@ import { kernelVersion, releasePackageName } from "./release.js";
 import { buildRpms, installRpms, queryDb } from "./rpmdb.js";
 import {
   type BuiltImage,
+  builderSourceHash,
   cacheKey,
   type ImageFormat,
   type ImageSpec,
@@ -36,6 +37,8 @@ import {
 } from "./spec.js";
 import { linkRpmdb, stageSkeleton, type TreeIds, writeExtraFiles } from "./tree.js";
 
+export { cacheRoot } from "./cache.js";
+export { BENCHMARK_IMAGE } from "./presets.js";
 export type { BuiltImage, BuiltPartition, ImageFormat, ImageSpec, NormalizedSpec } from "./spec.js";
 export { normalizeSpec } from "./spec.js";
 
@@ -61,15 +64,22 @@ const TOOLS = [
 
 const inFlight = new Map<string, Promise<BuiltImage>>();
 
+/** The cache key (directory name under the cache root) of a spec. */
+export function imageKey(spec: ImageSpec): string {
+  const normalized = normalizeSpec(spec);
+  return cacheKey(normalized, { packages: plannedPackages(normalized).map((p) => p.name) });
+}
+
 /** Builds (or finds in the cache) the image described by `spec`. */
 export function buildImage(spec: ImageSpec, options: BuildOptions = {}): Promise<BuiltImage> {
   const normalized = normalizeSpec(spec);
-  const key = cacheKey(normalized, { packages: plannedPackages(normalized).map((p) => p.name) });
+  const key = imageKey(spec);
   let p = inFlight.get(key);
   if (!p) {
-    p = cached(key, (tmp) => build(normalized, key, tmp, options.log ?? (() => {}))).then((dir) =>
-      loadBuilt(dir),
-    );
+    p = cached(key, async (tmp) => {
+      await build(normalized, key, tmp, options.log ?? (() => {}));
+      pruneStale(cacheRoot(), builderSourceHash());
+    }).then((dir) => loadBuilt(dir));
     inFlight.set(key, p);
     p.catch(() => inFlight.delete(key));
   }
@@ -185,6 +195,7 @@ async function build(
         rpmdbPath: spec.rpmdbPath,
         rpmdbBackend: backend,
       },
+      builderSource: builderSourceHash(),
       buildSeconds: (Date.now() - started) / 1000,
       stepSeconds: steps,
     };

@@ -4,6 +4,7 @@
  * chunks inside data segments are skipped too. Reading a 10 GiB hole here costs ~20 s; the map, nothing.
  */
 import { open, stat } from "node:fs/promises";
+import { EnvironmentError } from "../src/errors.js";
 import { run } from "./exec.js";
 
 export interface Segment {
@@ -54,7 +55,7 @@ export async function sparseCopy(src: string, dst: string, dstOffset: number): P
       for (let pos = seg.start; pos < seg.end; pos += CHUNK) {
         const want = Math.min(CHUNK, seg.end - pos);
         const { bytesRead } = await input.read(buf, 0, want, pos);
-        if (bytesRead !== want) throw new Error(`short read from ${src} at ${pos}`);
+        if (bytesRead !== want) throw new EnvironmentError(`imagegen: short read from ${src} at byte ${pos}`);
         const chunk = buf.subarray(0, want);
         if (chunk.equals(zero.subarray(0, want))) continue;
         await output.write(chunk, 0, want, dstOffset + pos);

@@ -100,6 +100,8 @@ export interface BuiltImage {
     rpmdbPath: RpmdbPath;
     rpmdbBackend: "sqlite" | "bdb";
   };
+  /** Hash of the builder's source that made it (entries from other sources are pruned). */
+  builderSource: string;
   /** Wall time of the build that made the cached files, and of its steps, in seconds. */
   buildSeconds: number;
   stepSeconds: Record<string, number>;
@@ -208,7 +210,7 @@ export function cacheKey(spec: NormalizedSpec, extra: unknown): string {
 
 let sourceHash: string | undefined;
 
-function builderSourceHash(): string {
+export function builderSourceHash(): string {
   if (sourceHash === undefined) {
     const dir = fileURLToPath(new URL(".", import.meta.url));
     const h = createHash("sha256");
