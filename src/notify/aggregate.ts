@@ -28,7 +28,9 @@ function failedStep(m: LegManifest): string | undefined {
 
 function testsCell(m: LegManifest): string {
   const failed = failedStep(m);
-  const line = testStatusLine(m.tests).replace(/^Tests /, "");
+  const line = testStatusLine(m.tests)
+    .replace(/^Tests \(offline\) /, "offline ")
+    .replace(/^Tests /, "");
   return failed && failed !== "verify" ? `${failed} step failed ❌` : line;
 }
 
