@@ -1,5 +1,5 @@
 export { FileStore } from "./file-store.js";
-export * from "./limits.js";
+export { DEFAULT_CONCURRENCY, DEFAULT_PART_SIZE, MAX_PART_SIZE, MAX_PARTS, MIN_PART_SIZE } from "./limits.js";
 export { LocalFile } from "./local-file.js";
 export { DEFAULT_STORE_URL, fileStoreRoot, openStore, type StoreOptions, s3Bucket } from "./open-store.js";
 export { type PublishFile, type PublishOptions, publishFiles, publishResultOf, roleOf } from "./publish.js";
