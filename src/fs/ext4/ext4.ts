@@ -16,8 +16,8 @@ import { findInodeXattr, I_BLOCK_SIZE, INODE_FLAG, type Inode, parseInode, toSta
 import { Lru } from "./lru.js";
 import {
   COMPAT,
+  featureNames,
   INCOMPAT,
-  incompatFeatureNames,
   parseSuperblock,
   RO_COMPAT,
   SUPERBLOCK_OFFSET,
@@ -30,11 +30,12 @@ const ROOT_INO = 2;
 const XATTR_SYSTEM = 7;
 /** Group descriptor flag: the group's inode table was never initialised (uninit_bg / metadata_csum). */
 const BG_INODE_UNINIT = 0x1;
-const RO_COMPAT_GDT_CSUM = 0x10;
 /** Longest symlink target we accept (the kernel's is PATH_MAX - 1). */
 const MAX_SYMLINK = 65536;
 /** Metadata block cache; big enough to hold the inode table blocks a walk of a large directory touches. */
 const BLOCK_CACHE_BYTES = 8 << 20;
+/** Largest directory we list: corrupt sizes and trees must not make us build endless entry lists. */
+export const MAX_DIR_ENTRIES = 1_000_000;
 /** Directory blocks read per source read. */
 const DIR_BATCH_BYTES = 1 << 20;
 
@@ -51,7 +52,7 @@ export class Ext4Filesystem implements Filesystem {
   readonly blockSize: number;
   /** What the feature set makes this: ext4 (extents, 64bit, flex_bg...), ext3 (journal) or ext2. */
   readonly variant: "ext2" | "ext3" | "ext4";
-  /** The incompatible features set (the ones that change how the filesystem is read). */
+  /** Feature names as dumpe2fs prints them (has_journal, extent, 64bit, metadata_csum...). */
   readonly features: readonly string[];
   /** The journal holds transactions that were never replayed: recent changes may be missing. */
   readonly needsRecovery: boolean;
@@ -69,10 +70,10 @@ export class Ext4Filesystem implements Filesystem {
     this.uuid = sb.uuid;
     this.blockSize = sb.blockSize;
     const ext4Bits =
-      INCOMPAT.extents | INCOMPAT["64bit"] | INCOMPAT.flex_bg | INCOMPAT.inline_data | INCOMPAT.meta_bg;
+      INCOMPAT.extent | INCOMPAT["64bit"] | INCOMPAT.flex_bg | INCOMPAT.inline_data | INCOMPAT.meta_bg;
     this.variant = sb.incompat & ext4Bits ? "ext4" : sb.compat & COMPAT.has_journal ? "ext3" : "ext2";
-    this.features = incompatFeatureNames(sb);
-    this.needsRecovery = (sb.incompat & INCOMPAT.recover) !== 0;
+    this.features = featureNames(sb);
+    this.needsRecovery = (sb.incompat & INCOMPAT.needs_recovery) !== 0;
     this.ctx = {
       blockSize: sb.blockSize,
       blocksCount: sb.blocksCount,
@@ -117,6 +118,9 @@ export class Ext4Filesystem implements Filesystem {
       await this.forEachDirBlockRun(dir, (blocks) => {
         for (let off = 0; off < blocks.length; off += this.blockSize) {
           parseDirBlock(blocks.subarray(off, off + this.blockSize), opts, raw);
+        }
+        if (raw.length > MAX_DIR_ENTRIES) {
+          throw new ImageFormatError(`ext4: directory inode ${ino} has more than ${MAX_DIR_ENTRIES} entries`);
         }
       });
     }
@@ -238,7 +242,7 @@ export class Ext4Filesystem implements Filesystem {
     const { inodesPerGroup, inodeSize, blockSize } = this.sb;
     const groupNo = Math.floor((ino - 1) / inodesPerGroup);
     const group = await this.group(groupNo);
-    if (group.flags & BG_INODE_UNINIT && this.sb.roCompat & (RO_COMPAT_GDT_CSUM | RO_COMPAT.metadata_csum)) {
+    if (group.flags & BG_INODE_UNINIT && this.sb.roCompat & (RO_COMPAT.uninit_bg | RO_COMPAT.metadata_csum)) {
       throw new ImageFormatError(
         `ext4: inode ${ino} lies in uninitialised group ${groupNo} (an unused inode)`,
       );

@@ -5,49 +5,61 @@ export const SUPERBLOCK_OFFSET = 1024;
 export const SUPERBLOCK_SIZE = 1024;
 const MAGIC = 0xef53;
 
+/** Feature bits, named as dumpe2fs names them. */
+export const COMPAT = {
+  dir_prealloc: 0x1,
+  imagic_inodes: 0x2,
+  has_journal: 0x4,
+  ext_attr: 0x8,
+  resize_inode: 0x10,
+  dir_index: 0x20,
+  sparse_super2: 0x200,
+  fast_commit: 0x400,
+  stable_inodes: 0x800,
+  orphan_file: 0x1000,
+} as const;
+
 /** Incompatible features: a reader that does not know one of these must not read the filesystem. */
 export const INCOMPAT = {
   compression: 0x1,
   filetype: 0x2,
-  recover: 0x4,
+  needs_recovery: 0x4,
   journal_dev: 0x8,
   meta_bg: 0x10,
-  extents: 0x40,
+  extent: 0x40,
   "64bit": 0x80,
   mmp: 0x100,
   flex_bg: 0x200,
   ea_inode: 0x400,
   dirdata: 0x1000,
-  csum_seed: 0x2000,
+  metadata_csum_seed: 0x2000,
   large_dir: 0x4000,
   inline_data: 0x8000,
   encrypt: 0x10000,
   casefold: 0x20000,
 } as const;
 
-/** The ones this reader handles; everything else in s_feature_incompat is refused. */
-const READABLE_INCOMPAT =
-  INCOMPAT.filetype |
-  INCOMPAT.recover |
-  INCOMPAT.meta_bg |
-  INCOMPAT.extents |
-  INCOMPAT["64bit"] |
-  INCOMPAT.mmp |
-  INCOMPAT.flex_bg |
-  INCOMPAT.ea_inode |
-  INCOMPAT.csum_seed |
-  INCOMPAT.large_dir |
-  INCOMPAT.inline_data |
-  INCOMPAT.encrypt |
-  INCOMPAT.casefold;
-
-export const COMPAT = { has_journal: 0x4, sparse_super2: 0x200 } as const;
 export const RO_COMPAT = {
   sparse_super: 0x1,
+  large_file: 0x2,
   huge_file: 0x8,
+  uninit_bg: 0x10,
+  dir_nlink: 0x20,
+  extra_isize: 0x40,
+  quota: 0x100,
   bigalloc: 0x200,
   metadata_csum: 0x400,
+  replica: 0x800,
+  read_only: 0x1000,
+  project: 0x2000,
+  shared_blocks: 0x4000,
+  verity: 0x8000,
+  orphan_present: 0x10000,
 } as const;
+
+/** Incompatible features this reader cannot read (everything not in INCOMPAT is refused too). */
+const UNREADABLE_INCOMPAT = INCOMPAT.compression | INCOMPAT.journal_dev | INCOMPAT.dirdata;
+const KNOWN_INCOMPAT = Object.values(INCOMPAT).reduce((a, b) => a | b, 0);
 
 /** s_flags: which char signedness the directory hash uses. */
 const FLAG_UNSIGNED_HASH = 0x2;
@@ -94,12 +106,10 @@ export function parseSuperblock(sb: Buffer, sourceSize: number): Superblock {
 
   const incompat = sb.readUInt32LE(0x60);
   if (incompat & INCOMPAT.journal_dev) throw bad("this is an external journal device, not a filesystem");
-  const unknown = incompat & ~READABLE_INCOMPAT;
-  if (unknown !== 0) {
-    const names = Object.entries(INCOMPAT)
-      .filter(([, bit]) => unknown & bit)
-      .map(([name]) => name);
-    const rest = unknown & ~Object.values(INCOMPAT).reduce((a, b) => a | b, 0);
+  const refused = incompat & (UNREADABLE_INCOMPAT | ~KNOWN_INCOMPAT);
+  if (refused !== 0) {
+    const names = namesOf(INCOMPAT, refused);
+    const rest = refused & ~KNOWN_INCOMPAT;
     if (rest) names.push(`0x${(rest >>> 0).toString(16)}`);
     throw bad(`unsupported incompatible feature(s): ${names.join(", ")}`);
   }
@@ -173,10 +183,18 @@ export function parseSuperblock(sb: Buffer, sourceSize: number): Superblock {
   };
 }
 
-/** Names of the features set in the superblock (incompat ones only, the ones that change reading). */
-export function incompatFeatureNames(sb: Superblock): string[] {
-  return Object.entries(INCOMPAT)
-    .filter(([, bit]) => sb.incompat & bit)
+/** The features set in the superblock, in dumpe2fs's order and naming (unknown compat/ro_compat bits left out). */
+export function featureNames(sb: Superblock): string[] {
+  return [
+    ...namesOf(COMPAT, sb.compat),
+    ...namesOf(INCOMPAT, sb.incompat),
+    ...namesOf(RO_COMPAT, sb.roCompat),
+  ];
+}
+
+function namesOf(table: Record<string, number>, bits: number): string[] {
+  return Object.entries(table)
+    .filter(([, bit]) => bits & bit)
     .map(([name]) => name);
 }
 

@@ -251,6 +251,8 @@ describe("images made by mkfs -d from a known tree", () => {
     v.check(img);
     const { fs, source } = await openImage(img);
     try {
+      expect(fs.features).toEqual(features(img));
+      expect(fs.variant).toBe(v.mkfs.slice(-4));
       await compareWithSource(fs, src, srcRoot);
     } finally {
       await source.close();

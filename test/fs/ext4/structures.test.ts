@@ -224,9 +224,9 @@ describe("directory hash", () => {
         let compared = 0;
         for (const n of fileNames) {
           const shown = n.toString("latin1");
-          const m = new RegExp(`\\d+ 0x([0-9a-f]+)-([0-9a-f]+) \\(\\d+\\) ${escape(shown)}(?=\\s|$)`).exec(
-            dump,
-          );
+          const m = new RegExp(
+            `\\d+ 0x([0-9a-f]+)-([0-9a-f]+) \\(\\d+\\) ${escapeRegExp(shown)}(?=\\s|$)`,
+          ).exec(dump);
           expect(m, `${alg} ${unsigned} ${n.toString("hex")}`).not.toBeNull();
           const h = dirHash(n, version, words, unsigned);
           expect([h.hash, h.minor]).toEqual([Number.parseInt(m![1]!, 16), Number.parseInt(m![2]!, 16)]);
@@ -238,7 +238,7 @@ describe("directory hash", () => {
   });
 });
 
-function escape(s: string): string {
+function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
 
