@@ -36,14 +36,21 @@ export function readBdbHash(file: Buffer, what = "Packages"): BdbRecord[] {
   const u16 = (b: Buffer, o: number) => (le ? b.readUInt16LE(o) : b.readUInt16BE(o));
   const u32 = (b: Buffer, o: number) => (le ? b.readUInt32LE(o) : b.readUInt32BE(o));
 
-  const page = (pgno: number, kind: string): Buffer => {
+  function page(pgno: number, kind: string): Buffer;
+  function page(pgno: number, kind: string, mayBeBlank: true): Buffer | null;
+  function page(pgno: number, kind: string, mayBeBlank = false): Buffer | null {
     if (pgno < 1 || pgno > meta.lastPage) throw fail(`${kind} page ${pgno} is outside 1..${meta.lastPage}`);
     const start = pgno * pageSize;
     if (start + pageSize > file.length) throw fail(`${kind} page ${pgno} lies past the end of the file`);
     const p = file.subarray(start, start + pageSize);
-    if (u32(p, 8) !== pgno) throw fail(`page ${pgno} says it is page ${u32(p, 8)}`);
+    if (u32(p, 8) !== pgno) {
+      // Berkeley DB allocates bucket pages before it writes them; an all-zero one is an empty bucket.
+      // (rpm's bdb_ro gives up on it; libdb, which wrote the file, reads it as empty.)
+      if (mayBeBlank && u32(p, 8) === 0 && isZero(p)) return null;
+      throw fail(`page ${pgno} says it is page ${u32(p, 8)}`);
+    }
     return p;
-  };
+  }
 
   const visited = new Set<number>();
   const visit = (pgno: number) => {
@@ -89,7 +96,8 @@ export function readBdbHash(file: Buffer, what = "Packages"): BdbRecord[] {
     let pgno = bucketPage(meta, bucket);
     while (pgno !== 0) {
       visit(pgno);
-      const p = page(pgno, `bucket ${bucket}`);
+      const p = page(pgno, `bucket ${bucket}`, true);
+      if (p === null) break; // never initialized: an empty bucket
       const type = p[25];
       if (type !== P_HASH && type !== P_HASH_UNSORTED && type !== P_HASHMETA) {
         throw fail(`page ${pgno} has type ${type}, expected a hash page`);
@@ -135,6 +143,11 @@ function readMeta(file: Buffer, fail: (why: string) => RpmFormatError): Meta {
   const spares: number[] = [];
   for (let i = 0; i < 32; i++) spares.push(u32(96 + 4 * i));
   return { le, pageSize, lastPage, maxBucket, spares };
+}
+
+function isZero(b: Buffer): boolean {
+  for (let i = 0; i < b.length; i++) if (b[i] !== 0) return false;
+  return true;
 }
 
 /** Bucket b lives on page b + spares[bit length of b]. */

@@ -2,6 +2,8 @@
  * Applies a SQLite write-ahead log to a copy of its database, as SQLite's own recovery does: frames are
  * valid while their salts match the WAL header and their cumulative checksums chain; the pages of every
  * transaction up to the last valid commit frame are written, later (uncommitted) frames are ignored.
+ * A log SQLite would ignore (foreign magic, bad header checksum) is ignored; one it refuses to open
+ * (unknown format version) is an RpmFormatError.
  * Format: https://www.sqlite.org/fileformat2.html#walformat
  */
 import { RpmFormatError } from "../../errors.js";
@@ -50,13 +52,19 @@ export function applyWal(db: Buffer, wal: Buffer): WalResult {
     return { database: leaveWalMode(Buffer.from(db)), framesApplied: 0, framesIgnored: 0 };
   }
   const magic = wal.readUInt32BE(0);
-  if (magic !== WAL_MAGIC_LE && magic !== WAL_MAGIC_BE) throw fail(`bad magic ${wal.toString("hex", 0, 4)}`);
+  const pageSize = wal.readUInt32BE(8);
+  // Like SQLite's recovery: a log with a foreign magic or an impossible page size holds nothing.
+  if (
+    (magic !== WAL_MAGIC_LE && magic !== WAL_MAGIC_BE) ||
+    pageSize < 512 ||
+    pageSize > 65536 ||
+    (pageSize & (pageSize - 1)) !== 0
+  ) {
+    return { database: leaveWalMode(Buffer.from(db)), framesApplied: 0, framesIgnored: 0 };
+  }
   const bigEndian = magic === WAL_MAGIC_BE;
   const version = wal.readUInt32BE(4);
-  if (version !== 3007000) throw fail(`unsupported WAL format ${version}`);
-  const pageSize = wal.readUInt32BE(8);
-  if (pageSize < 512 || pageSize > 65536 || (pageSize & (pageSize - 1)) !== 0)
-    throw fail(`bad page size ${pageSize}`);
+  if (version !== 3007000) throw fail(`unsupported WAL format version ${version} (3007000)`);
   const salt1 = wal.readUInt32BE(16);
   const salt2 = wal.readUInt32BE(20);
   let [s0, s1] = walChecksum(wal.subarray(0, 24), bigEndian);
