@@ -105,6 +105,14 @@ describe("AlmaLinux 9 x86_64 XFS image", () => {
     expect(xfsDb(boot, "sb 0", "p fname")).toContain('fname = "boot');
   });
 
+  it("has filesystems their own checkers find clean (xfs_repair -n, fsck.fat -n)", () => {
+    expect(() => sh("xfs_repair", ["-n", root])).not.toThrow();
+    expect(() => sh("xfs_repair", ["-n", boot])).not.toThrow();
+    const esp = join(tmp, "esp.img");
+    extractRange(img.paths.raw!, 4096 * 512, 409600 * 512, esp);
+    expect(sh("fsck.fat", ["-n", esp])).toMatch(/files, \d+\/\d+ clusters/);
+  });
+
   it("has an XFS v5 root with bigtime and inobtcount (as AlmaLinux 9's mkfs.xfs makes)", () => {
     const version = xfsDb(root, "version");
     expect(version).toMatch(/V5/);
@@ -134,11 +142,12 @@ describe("AlmaLinux 9 x86_64 XFS image", () => {
       "/usr/lib/systemd/system/multi-user.target",
     );
     expect(xfsSymlink(root, "/etc/fixture.d/chain-1")).toBe("chain-2");
-    // 611 bytes: too long for the inode, so a remote (extent) symlink
+    // 291 bytes: still inline (local) in a 512-byte inode
     expect(xfsInode(root, "/etc/fixture.d/long-link", "core.format", "core.size")).toEqual({
-      "core.format": "2 (extents)",
-      "core.size": "611",
+      "core.format": "1 (local)",
+      "core.size": "291",
     });
+    expect(xfsSymlink(root, "/etc/fixture.d/long-link")).toBe(`${"./".repeat(140)}file-2.conf`);
   });
 
   it("has directories in more than the short form", () => {

@@ -92,6 +92,13 @@ describe("protofile", () => {
     expect(xfsSymlink(img, "/abs-link")).toBe("/etc/hello.txt");
   });
 
+  it("refuses symlink targets mkfs.xfs 6.1 would write as corrupt remote symlinks", () => {
+    const bad = join(tmp, "long");
+    mkdirSync(bad, { recursive: true });
+    symlinkSync("x".repeat(321), join(bad, "l"));
+    expect(() => protofile(bad)).toThrow(/321-byte target \(valid: at most 320 on XFS\)/);
+  });
+
   it("refuses names the format cannot carry", () => {
     const bad = join(tmp, "bad");
     mkdirSync(bad, { recursive: true });
