@@ -183,7 +183,9 @@ export class S3Store implements ObjectStore {
         ),
       request.signal,
     ).catch((e) => {
-      throw this.failure(`uploading ${key}`, e);
+      throw request.signal?.aborted
+        ? interrupted(key, request.signal.reason)
+        : this.failure(`uploading ${key}`, e);
     });
     request.onBytes?.(file.size);
     return { sha256, sha256Recorded: true };
@@ -208,7 +210,9 @@ export class S3Store implements ObjectStore {
         ),
       request.signal,
     ).catch((e) => {
-      throw this.failure(`starting the upload of ${key}`, e);
+      throw request.signal?.aborted
+        ? interrupted(key, request.signal.reason)
+        : this.failure(`starting the upload of ${key}`, e);
     });
     const uploadId = created.UploadId;
     if (!uploadId) throw new PublishError(`${this.where} returned no upload id for ${key}`);
@@ -227,8 +231,11 @@ export class S3Store implements ObjectStore {
     } catch (e) {
       stop.abort(e);
       const aborted = await this.abortUpload(key, uploadId);
-      const error =
-        e instanceof PublishError || e instanceof UsageError ? e : this.failure(`uploading ${key}`, e);
+      const error = request.signal?.aborted
+        ? interrupted(key, request.signal.reason)
+        : e instanceof PublishError || e instanceof UsageError
+          ? e
+          : this.failure(`uploading ${key}`, e);
       if (!aborted) {
         throw new PublishError(
           `${error.message}; aborting multipart upload ${uploadId} also failed, its parts may remain`,
@@ -408,6 +415,10 @@ export class S3Store implements ObjectStore {
     }
     return new PublishError(`${what} on ${this.where} failed: ${describeError(e)}`, { cause: e });
   }
+}
+
+function interrupted(key: string, reason: unknown): PublishError {
+  return reason instanceof PublishError ? reason : new PublishError(`uploading ${key} was interrupted`);
 }
 
 /** Grows the part size (in whole MiB) when the file would need more than 10,000 parts. */

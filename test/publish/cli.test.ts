@@ -8,6 +8,7 @@ import { createServer } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CLI, runCli } from "../helpers/cli.js";
+import { FaultProxy } from "./helpers/fault-proxy.js";
 import {
   bytesFor,
   MiB,
@@ -268,6 +269,53 @@ describe("publish to a file:// store", () => {
     expect(sha256sumOf(join(target, "big.raw"))).toBe(sha256sumOf(big));
     // The dead process's temp file was cleaned up.
     expect(readdirSync(target).filter((f) => f.endsWith(".partial"))).toEqual([]);
+  });
+});
+
+describe("Ctrl-C", () => {
+  it("aborts a multipart upload in flight: the proxy sees AbortMultipartUpload, nothing under the key", async () => {
+    const proxy = await new FaultProxy(s3.port).start();
+    try {
+      const dir = join(work.dir, "sigint");
+      mkdirSync(dir);
+      const big = writeBytes(join(dir, "big.raw"), bytesFor("sigint", 64 * MiB));
+      const child = spawn(
+        process.execPath,
+        [
+          CLI,
+          "publish",
+          big,
+          "--store",
+          `s3://${s3.bucket}`,
+          "--endpoint-url",
+          proxy.endpoint,
+          "--path-style",
+          "--prefix",
+          "sigint",
+          "--part-size",
+          "5",
+          "--concurrency",
+          "1",
+        ],
+        { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] },
+      );
+      let stderr = "";
+      child.stderr.on("data", (d) => (stderr += d));
+      const deadline = Date.now() + 30_000;
+      while (Date.now() < deadline && proxy.ops("UploadPart").length < 2)
+        await new Promise((r) => setTimeout(r, 10));
+      child.kill("SIGINT");
+      const code = await new Promise((r) => child.on("close", r));
+      expect(code).toBe(1);
+      expect(stderr.trim()).toBe(
+        "cloud-images: error: not published: big.raw (interrupted); nothing was published",
+      );
+      expect(proxy.ops("AbortMultipartUpload")).toHaveLength(1);
+      expect(proxy.ops("CompleteMultipartUpload")).toHaveLength(0);
+      expect(await listKeys(s3, "sigint/")).toEqual([]);
+    } finally {
+      await proxy.close();
+    }
   });
 });
 

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { UsageError } from "../../errors.js";
+import { PublishError, UsageError } from "../../errors.js";
 import { describeError } from "../../publish/describe.js";
 import { DEFAULT_CONCURRENCY, DEFAULT_PART_SIZE, MiB } from "../../publish/limits.js";
 import { DEFAULT_STORE_URL, openStore } from "../../publish/open-store.js";
@@ -99,6 +99,13 @@ async function run(files: string[], opts: PublishCliOptions): Promise<number> {
       ),
   });
   const progress = new ProgressLine(process.stderr.isTTY === true);
+  // Ctrl-C aborts the upload in progress (no orphaned parts, no temp files); a second one exits at once.
+  const interrupt = new AbortController();
+  const onSigint = () => {
+    if (interrupt.signal.aborted) process.exit(130);
+    interrupt.abort(new PublishError("interrupted"));
+  };
+  process.on("SIGINT", onSigint);
   try {
     const result = await publishFiles(
       store,
@@ -107,6 +114,7 @@ async function run(files: string[], opts: PublishCliOptions): Promise<number> {
         prefix: opts.prefix,
         tags,
         useSidecarChecksums: opts.sha256sum,
+        signal: interrupt.signal,
         onProgress: (p) => {
           progress.update(p);
           if (p.phase === "done" && !opts.json) {
@@ -126,6 +134,7 @@ async function run(files: string[], opts: PublishCliOptions): Promise<number> {
     if (partial && opts.json) printJson(jsonOf(partial));
     throw e;
   } finally {
+    process.off("SIGINT", onSigint);
     await store.close();
   }
 }

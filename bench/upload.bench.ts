@@ -1,0 +1,179 @@
+/**
+ * Uploading a 2 GiB file to the same loopback s3rver with `cloud-images publish` and with Debian's
+ * `aws s3 cp` (awscli 2.9), same part size and concurrency, in the same run. Prints the throughput
+ * ratio (target >= 1.0x aws), bytes read per upload (target: the file once; our count from /proc rchar,
+ * which also includes startup reads) and peak RSS (target < 300 MiB).
+ * BENCH_UPLOAD_MIB overrides the file size (default 2048).
+ */
+import { execFileSync } from "node:child_process";
+import { createCipheriv, randomBytes } from "node:crypto";
+import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import S3rver from "s3rver";
+import { fmtMiB, fmtSeconds, type Measurement, MiB, measure, report } from "./lib.js";
+
+const SIZE = Number(process.env.BENCH_UPLOAD_MIB ?? 2048) * MiB;
+const PART_MIB = 32;
+const CONCURRENCY = 4;
+const CLI = new URL("../bin/cloud-images.js", import.meta.url).pathname;
+const AWS = "/usr/bin/aws";
+
+const work = mkdtempSync(join(tmpdir(), "bench-upload-"));
+try {
+  await main();
+} finally {
+  rmSync(work, { recursive: true, force: true });
+}
+
+async function main(): Promise<void> {
+  const file = join(work, `upload-${randomBytes(4).toString("hex")}.raw`);
+  writeRandomFile(file, SIZE);
+  const server = new S3rver({
+    address: "127.0.0.1",
+    port: 0,
+    directory: join(work, "s3rver"),
+    silent: true,
+    configureBuckets: [{ name: "bench" }],
+  });
+  const { port } = await server.run();
+  const endpoint = `http://127.0.0.1:${port}`;
+  const env = {
+    AWS_ACCESS_KEY_ID: "S3RVER",
+    AWS_SECRET_ACCESS_KEY: "S3RVER",
+    AWS_REGION: "us-east-1",
+    AWS_EC2_METADATA_DISABLED: "true",
+    AWS_CONFIG_FILE: join(work, "aws-config"),
+    AWS_SHARED_CREDENTIALS_FILE: join(work, "aws-credentials"),
+  };
+  // The same part size and concurrency for the reference tool.
+  for (const [key, value] of [
+    ["default.s3.multipart_chunksize", `${PART_MIB}MB`],
+    ["default.s3.max_concurrent_requests", String(CONCURRENCY)],
+    ["default.s3.addressing_style", "path"],
+  ]) {
+    execFileSync(AWS, ["configure", "set", key!, value!], { env: { ...process.env, ...env } });
+  }
+  console.log(
+    `uploading ${fmtMiB(SIZE)} to s3rver on loopback, ${PART_MIB} MiB parts, ${CONCURRENCY} at a time (no .sha256sum: hashed while uploading)`,
+  );
+  try {
+    const aws = await run(file, () =>
+      measure(AWS, ["--endpoint-url", endpoint, "s3", "cp", file, "s3://bench/aws/", "--only-show-errors"], {
+        env,
+      }),
+    );
+    const ours = await run(file, () =>
+      measure(
+        process.execPath,
+        [
+          CLI,
+          "publish",
+          file,
+          "--store",
+          "s3://bench",
+          "--endpoint-url",
+          endpoint,
+          "--path-style",
+          "--prefix",
+          "ours",
+          "--part-size",
+          String(PART_MIB),
+          "--concurrency",
+          String(CONCURRENCY),
+          "--json",
+        ],
+        { env },
+      ),
+    );
+    for (const [name, r] of [
+      ["aws s3 cp", aws],
+      ["cloud-images publish", ours],
+    ] as const) {
+      if (r.m.exitCode !== 0)
+        throw new Error(`${name} failed (${r.m.exitCode}): ${r.m.stderr.slice(0, 500)}`);
+    }
+    const ourCount = JSON.parse(ours.m.stdout).objects[0].bytesRead as number;
+    const ratio = aws.m.wall / ours.m.wall;
+    report(
+      "upload throughput vs aws s3 cp",
+      {
+        ours: `${fmtSeconds(ours.m.wall)} (${fmtMiB(SIZE / ours.m.wall)}/s)`,
+        aws: `${fmtSeconds(aws.m.wall)} (${fmtMiB(SIZE / aws.m.wall)}/s)`,
+        ratio: `${ratio.toFixed(2)}x`,
+      },
+      ">= 1.0x aws",
+      ratio >= 1.0,
+    );
+    report(
+      "bytes read from disk per upload",
+      {
+        ours: `${(ours.rchar / SIZE).toFixed(3)}x file (rchar ${fmtMiB(ours.rchar)}; own count ${fmtMiB(ourCount)})`,
+        aws: `${(aws.rchar / SIZE).toFixed(3)}x file (rchar ${fmtMiB(aws.rchar)})`,
+      },
+      "the file once",
+      ourCount === SIZE && ours.rchar < 1.1 * SIZE,
+    );
+    report(
+      "peak RSS",
+      { ours: fmtMiB(ours.m.maxRss), aws: fmtMiB(aws.m.maxRss) },
+      "< 300 MiB",
+      ours.m.maxRss < 300 * MiB,
+    );
+  } finally {
+    await server.close();
+  }
+}
+
+/** Runs one upload with the file's page cache dropped, polling the uploader's /proc/PID/io read count. */
+async function run(file: string, go: () => Promise<Measurement>): Promise<{ m: Measurement; rchar: number }> {
+  execFileSync("dd", [`if=${file}`, "iflag=nocache", "count=0", "status=none"]);
+  let rchar = 0;
+  const poll = setInterval(() => {
+    for (const pid of uploaderPids(file)) rchar = Math.max(rchar, readRchar(pid));
+  }, 20);
+  try {
+    return { m: await go(), rchar };
+  } finally {
+    clearInterval(poll);
+  }
+}
+
+/** Processes whose command line names the file, other than GNU time itself. */
+function uploaderPids(file: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const argv = readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0");
+      if (argv.includes(file) && !argv[0]!.endsWith("/time")) pids.push(Number(entry));
+    } catch {
+      // the process ended between listing and reading
+    }
+  }
+  return pids;
+}
+
+function readRchar(pid: number): number {
+  try {
+    const m = /^rchar: (\d+)$/m.exec(readFileSync(`/proc/${pid}/io`, "utf8"));
+    return m ? Number(m[1]) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** Incompressible bytes, written in 16 MiB chunks (AES-CTR keystream). */
+function writeRandomFile(path: string, size: number): void {
+  const cipher = createCipheriv("aes-128-ctr", randomBytes(16), randomBytes(16));
+  const zeros = Buffer.alloc(16 * MiB);
+  const fd = openSync(path, "w");
+  try {
+    for (let done = 0; done < size; done += zeros.length) {
+      const chunk = cipher.update(zeros.subarray(0, Math.min(zeros.length, size - done)));
+      writeSync(fd, chunk);
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
