@@ -8,7 +8,7 @@ import { closeSync, ftruncateSync, openSync, rmSync, writeFileSync } from "node:
 import { join } from "node:path";
 import { run } from "./exec.js";
 import { type PlannedPartition, partitionBytes, planLayout } from "./layout.js";
-import { protofile } from "./protofile.js";
+import { protofile, stickyEntries } from "./protofile.js";
 import { sparseCopy } from "./sparse-copy.js";
 import type { BuiltPartition, NormalizedSpec } from "./spec.js";
 
@@ -57,6 +57,14 @@ async function makeXfs(
   writeFileSync(proto, protofile(tree));
   const meta = ["-m", [`uuid=${uuid}`, ...xfsFeatures(spec)].join(",")];
   await run("mkfs.xfs", ["-q", "-f", ...meta, "-L", label, "-p", proto, side]);
+  // the sticky bit (/tmp, /var/tmp) is set afterwards in expert mode; xfs_db recomputes the inode CRC
+  const sticky = stickyEntries(tree).flatMap((e) => [
+    "-c",
+    `path ${e.path}`,
+    "-c",
+    `write core.mode 0${e.mode.toString(8)}`,
+  ]);
+  if (sticky.length > 0) await run("xfs_db", ["-x", ...sticky, side]);
   await sparseCopy(side, disk, offset);
   rmSync(side, { force: true });
   rmSync(proto, { force: true });

@@ -63,6 +63,7 @@ export const TOOL_PACKAGES: Readonly<Record<string, string>> = {
   mcopy: "mtools",
   "mkfs.xfs": "xfsprogs",
   xfs_io: "xfsprogs",
+  xfs_db: "xfsprogs",
   "mkfs.ext4": "e2fsprogs",
   e2fsck: "e2fsprogs",
   "qemu-img": "qemu-utils",

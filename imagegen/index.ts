@@ -56,6 +56,7 @@ const TOOLS = [
   "mcopy",
   "mkfs.xfs",
   "xfs_io",
+  "xfs_db",
   "mkfs.ext4",
   "e2fsck",
   "qemu-img",

@@ -3,7 +3,7 @@
  * itself and nothing is mounted. Format: a boot-image line, a "blocks inodes" line, then the root
  * directory's mode line and, depth-indented, one line per entry (`name mode uid gid [source|target]`);
  * `$` closes a directory. Modes are 6 characters: type (- d l b c p), setuid (u/-), setgid (g/-) and 3
- * octal digits. The format cannot carry the sticky bit, times, hard links, xattrs, or names with
+ * octal digits. The format cannot carry the sticky bit (see stickyEntries), times, hard links, xattrs, or names with
  * whitespace or colons. Symlink targets must fit in the inode: mkfs.xfs 6.1 writes remote symlink blocks
  * without their v5 header (xfs_repair -n then reports a bad symlink and a corrupt directory).
  */
@@ -26,6 +26,21 @@ function checkToken(s: string, what: string): void {
       `imagegen: ${what} "${s}" cannot go into an XFS protofile (valid: no spaces or colons)`,
     );
   }
+}
+
+/** Paths (inside the tree) and full modes of entries with the sticky bit, which protofiles cannot set. */
+export function stickyEntries(root: string): { path: string; mode: number }[] {
+  const top = resolve(root);
+  const out: { path: string; mode: number }[] = [];
+  const walk = (dir: string, rel: string): void => {
+    for (const name of readdirSync(dir).sort()) {
+      const st = lstatSync(join(dir, name));
+      if (st.mode & 0o1000) out.push({ path: `${rel}/${name}`, mode: st.mode });
+      if (st.isDirectory()) walk(join(dir, name), `${rel}/${name}`);
+    }
+  };
+  walk(top, "");
+  return out;
 }
 
 /** The protofile text for `root` (entries sorted by name; owners as stored in the tree). */

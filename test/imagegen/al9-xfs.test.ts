@@ -159,6 +159,13 @@ describe("AlmaLinux 9 x86_64 XFS image", () => {
     expect(xfsInode(root, "/etc/ssh", "core.format")["core.format"]).toBe("1 (local)");
   });
 
+  it("has AlmaLinux's modes, the sticky bit on /tmp included", () => {
+    expect(xfsInode(root, "/tmp", "core.mode")["core.mode"]).toBe("041777");
+    expect(xfsInode(root, "/var/tmp", "core.mode")["core.mode"]).toBe("041777");
+    expect(xfsInode(root, "/root", "core.mode")["core.mode"]).toBe("040550");
+    expect(xfsInode(root, "/etc/shadow", "core.mode")["core.mode"]).toBe("0100000");
+  });
+
   it("holds an rpm database that rpm reads as the small list plus the release package", () => {
     const dir = join(tmp, "db");
     sh("mkdir", ["-p", dir]);
