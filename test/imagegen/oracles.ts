@@ -3,7 +3,7 @@
  * and byte reads at offsets those tools report. Nothing here uses imagegen's own code.
  */
 import { execFileSync, spawnSync } from "node:child_process";
-import { closeSync, copyFileSync, mkdirSync, mkdtempSync, openSync, readSync, rmSync } from "node:fs";
+import { closeSync, mkdirSync, mkdtempSync, openSync, readSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -161,11 +161,6 @@ export function ext4ReadFile(img: string, path: string, dir: string): Buffer {
 
 // ---- rpm
 
-export interface RpmAnswers {
-  names: string[];
-  nevra: string[];
-}
-
 /** rpm -qa against a database directory (a copy is queried: rpm may create files next to it). */
 export function rpmQuery(dbDir: string, bdb: boolean, ...args: string[]): string {
   const copy = tempDir("rpmdb");
@@ -198,12 +193,4 @@ export function rpmNames(dbDir: string, bdb: boolean): string[] {
 export function rpmNevra(dbDir: string, bdb: boolean): string[] {
   const qf = "%{NAME}-%|EPOCH?{%{EPOCH}:}|%{VERSION}-%{RELEASE}.%{ARCH}\\n";
   return sortC(rpmQuery(dbDir, bdb, "-qa", "--qf", qf).split("\n").filter(Boolean));
-}
-
-export function copyInto(dir: string, files: Record<string, Buffer | string>): void {
-  mkdirSync(dir, { recursive: true });
-  for (const [name, content] of Object.entries(files)) {
-    if (typeof content === "string") copyFileSync(content, join(dir, name));
-    else execFileSync("tee", [join(dir, name)], { input: content, stdio: ["pipe", "ignore", "inherit"] });
-  }
 }
