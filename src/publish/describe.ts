@@ -14,6 +14,10 @@ export function describeError(e: unknown): string {
   const status = statusOf(e);
   const code = err?.code ?? (err?.cause as { code?: string } | undefined)?.code;
   if (code && /^E[A-Z]+$/.test(code)) return `connection failed (${code})`;
+  // HEAD answers carry no error body: the SDK can only say "UnknownError".
+  if (status === 403 && (!err?.name || /^(Unknown|UnknownError|Forbidden|AccessDenied)$/.test(err.name))) {
+    return "access denied (HTTP 403): check the AWS credentials and the bucket's permissions";
+  }
   const name = err?.name && err.name !== "Error" ? err.name : undefined;
   const message = (err?.message ?? String(e)).split("\n")[0]!.slice(0, 200);
   const head = name && name !== "Unknown" && !message.startsWith(name) ? `${name}: ${message}` : message;

@@ -140,7 +140,7 @@ describe("publish to S3", () => {
       env: { ...env, AWS_ACCESS_KEY_ID: "AKIAUNKNOWNKEY", AWS_SECRET_ACCESS_KEY: secret },
     });
     expect(r.code).toBe(1);
-    expect(oneLine(r.stderr)).toMatch(/^cloud-images: error: not published: /);
+    expect(oneLine(r.stderr)).toMatch(/^cloud-images: error: not published: .*access denied \(HTTP 403\)/);
     expect(r.stdout + r.stderr).not.toContain(secret);
     expect(await listKeys(s3, "badcreds/")).toEqual([]);
     expect(JSON.parse(r.stdout).objects[0]).toMatchObject({ status: "failed", name: NAME });

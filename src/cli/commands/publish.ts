@@ -191,7 +191,8 @@ class ProgressLine {
     const rate = p.bytesDone / seconds;
     const eta = rate > 0 ? (p.bytesTotal - p.bytesDone) / rate : 0;
     const pct = p.bytesTotal > 0 ? Math.floor((100 * p.bytesDone) / p.bytesTotal) : 100;
-    const line = `${p.phase} ${p.name} ${pct}% ${formatBytes(p.bytesDone)}/${formatBytes(p.bytesTotal)} ${formatBytes(rate)}/s ETA ${clock(eta)}`;
+    // Figures first, so a narrow terminal cuts the file name rather than the ETA.
+    const line = `${String(pct).padStart(3)}% ${formatBytes(p.bytesDone)}/${formatBytes(p.bytesTotal)} ${formatBytes(rate)}/s ETA ${clock(eta)} ${p.phase} ${p.name}`;
     const width = process.stderr.columns ?? 100;
     process.stderr.write(`\r\x1b[2K${line.slice(0, width - 1)}`);
     this.shown = true;
