@@ -31,7 +31,7 @@ export function cacheRoot(): string {
   return process.env.IMAGEGEN_CACHE || DEFAULT_CACHE_ROOT;
 }
 
-function alive(pid: number): boolean {
+export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -60,7 +60,7 @@ async function acquire(lock: string): Promise<void> {
       continue; // released meanwhile
     }
     // a lock without a pid yet is being written; one whose process is gone is stale
-    if (Number.isInteger(holder) && holder > 0 && !alive(holder)) {
+    if (Number.isInteger(holder) && holder > 0 && !pidAlive(holder)) {
       rmSync(lock, { force: true });
       continue;
     }
@@ -73,7 +73,7 @@ async function acquire(lock: string): Promise<void> {
 function sweepDead(root: string): void {
   for (const name of readdirSync(root)) {
     const m = /^\.tmp-[0-9a-f]+-(\d+)-/.exec(name);
-    if (m && !alive(Number(m[1]))) rmSync(join(root, name), { recursive: true, force: true });
+    if (m && !pidAlive(Number(m[1]))) rmSync(join(root, name), { recursive: true, force: true });
   }
 }
 

@@ -8,6 +8,7 @@ import {
   cpSync,
   mkdirSync,
   mkdtempSync,
+  readdirSync,
   readFileSync,
   rmSync,
   statfsSync,
@@ -17,7 +18,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { stageBootTree, stageEspTree } from "./boot.js";
 import { uuidFrom, volumeIdFrom } from "./bytes.js";
-import { cached, cacheRoot, MARKER, pruneStale } from "./cache.js";
+import { cached, cacheRoot, MARKER, pidAlive, pruneStale } from "./cache.js";
 import { convert, FILE_NAMES } from "./convert.js";
 import { makeDisk } from "./disk.js";
 import { requireRoot, requireTools } from "./exec.js";
@@ -133,7 +134,9 @@ async function build(
     kernel: kernelVersion(spec.el, spec.arch),
     machineId: uuidFrom(`${key}/machine-id`).replace(/-/g, ""),
   };
-  const work = mkdtempSync(join(stagingRoot(spec.fillerMiB), "imagegen-"));
+  const staging = stagingRoot(spec.fillerMiB);
+  sweepDeadStaging(staging);
+  const work = mkdtempSync(join(staging, `imagegen-${process.pid}-`));
   try {
     const root = join(work, "root");
     const boot = join(work, "boot");
@@ -221,6 +224,14 @@ function stagingRoot(fillerMiB: number): string {
     // no usable /dev/shm
   }
   return tmpdir();
+}
+
+/** Staging trees of builders that died (they can hold GiBs, in RAM when on /dev/shm). */
+function sweepDeadStaging(dir: string): void {
+  for (const name of readdirSync(dir)) {
+    const m = /^imagegen-(\d+)-/.exec(name);
+    if (m && !pidAlive(Number(m[1]))) rmSync(join(dir, name), { recursive: true, force: true });
+  }
 }
 
 /** extraFiles may hold Buffers: stored as {"$base64": ...} so built.json stays readable JSON. */

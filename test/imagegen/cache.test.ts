@@ -55,10 +55,10 @@ interface ChildOut {
   seconds: number;
 }
 
-function runBuilder(spec: ImageSpec): Promise<ChildOut> {
+function runBuilder(spec: ImageSpec, env: NodeJS.ProcessEnv = {}): Promise<ChildOut> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ["--import", "tsx", script, JSON.stringify(spec)], {
-      env: { ...process.env, IMAGEGEN_CACHE: cache },
+      env: { ...process.env, IMAGEGEN_CACHE: cache, ...env },
     });
     let out = "";
     let err = "";
@@ -108,7 +108,7 @@ describe("image cache", () => {
     expect(left).toEqual([outs[0]!.key]);
   });
 
-  it("ignores a stale lock and sweeps a dead builder's temp directory", async () => {
+  it("ignores a stale lock and sweeps a dead builder's temp and staging directories", async () => {
     const spec = specWith(`stale ${Date.now()}`);
     // the key of `spec` as the builder computes it, from a child (same code path)
     const keyScript = join(tmp, "key.mts");
@@ -123,10 +123,14 @@ describe("image cache", () => {
     writeFileSync(join(cache, `${key}.lock`), String(dead));
     const junk = join(cache, `.tmp-${key.slice(0, 16)}-${dead}-abcdef`);
     mkdirSync(junk);
-    const out = await runBuilder(spec);
+    const staging = join(tmp, "staging");
+    const deadStaging = join(staging, `imagegen-${dead}-xyz`);
+    mkdirSync(join(deadStaging, "root/etc"), { recursive: true });
+    const out = await runBuilder(spec, { IMAGEGEN_TMPDIR: staging });
     expect(out.built).toBe(true);
     expect(out.key).toBe(key);
     expect(existsSync(junk)).toBe(false);
+    expect(readdirSync(staging)).toEqual([]);
     expect(existsSync(join(cache, `${key}.lock`))).toBe(false);
   });
 });
