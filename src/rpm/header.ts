@@ -6,6 +6,7 @@
  * is one rpm accepts, and anything else is an RpmFormatError, never an out-of-bounds read.
  */
 import { RpmFormatError } from "../errors.js";
+import { DECLARED_TAG_TYPES } from "./tag-types.js";
 
 export const HEADER_MAGIC = Buffer.from([0x8e, 0xad, 0xe8, 0x01, 0, 0, 0, 0]);
 
@@ -84,6 +85,9 @@ export const tags = {
   PAYLOADDIGEST: 5092,
   PAYLOADDIGESTALGO: 5093,
 } as const;
+
+const isStringType = (t: number) =>
+  t === RpmType.STRING || t === RpmType.STRING_ARRAY || t === RpmType.I18NSTRING;
 
 /** Tags of a package file's signature header (RPMSIGTAG_*); 1000-1008 mean other things there. */
 export const signatureTags = {
@@ -402,7 +406,10 @@ export function parseHeader(buf: Buffer, options: ParseHeaderOptions): RpmHeader
     );
   }
 
+  // rpm checks the types of known tags in main headers only (signature tags reuse numbers).
+  const typeCheck = region === tags.HEADERIMMUTABLE || region === tags.HEADERIMAGE;
   const entries = new Map<number, HeaderEntry>();
+  const order: HeaderEntry[] = [];
   let end = 0;
   for (let i = region === null ? 0 : 1; i < il; i++) {
     const { tag, type, offset, count } = raw(i);
@@ -418,6 +425,10 @@ export function parseHeader(buf: Buffer, options: ParseHeaderOptions): RpmHeader
     if (offset < 0 || offset > dl) throw bad(`offset outside the data store (${dl} bytes)`);
     if (offset % TYPE_ALIGN[type]! !== 0) throw bad(`offset not aligned to ${TYPE_ALIGN[type]}`);
     if (type !== RpmType.BIN && count > MAX_ARRAY) throw bad(`more than ${MAX_ARRAY} elements`);
+    const declared = typeCheck ? DECLARED_TAG_TYPES.get(tag) : undefined;
+    if (declared !== undefined && declared !== type && !(isStringType(declared) && isStringType(type))) {
+      throw bad(`rpm declares this tag as ${TYPE_NAMES[declared]}`);
+    }
     // rpm writes values in index order; an entry starting inside the previous one is corrupt.
     if (offset < end) throw bad(`overlaps the previous value (ends at ${end})`);
     const length = valueLength(data, type as RpmTypeCode, offset, count);
@@ -425,8 +436,11 @@ export function parseHeader(buf: Buffer, options: ParseHeaderOptions): RpmHeader
     if (length <= 0) throw bad("empty value");
     end = offset + length;
     if (region !== null && end > rdl - ENTRY_SIZE && offset < rdl) throw bad("overlaps the region trailer");
-    entries.set(tag, { tag, type: type as RpmTypeCode, offset, count, length });
+    const entry = { tag, type: type as RpmTypeCode, offset, count, length };
+    entries.set(tag, entry);
+    order.push(entry);
   }
+  checkAccounting(order, region === null ? null : first.offset === 0 ? il : ril, dl, !options.magic, what);
   return new RpmHeader({
     entries,
     data,
@@ -437,6 +451,39 @@ export function parseHeader(buf: Buffer, options: ParseHeaderOptions): RpmHeader
     byteLength: total,
     what,
   });
+}
+
+/**
+ * rpm's import (hdrblobImport/regionSwab) adds up the value lengths, each aligned on the running total,
+ * and requires region values + trailer + dribbles to fill the data store exactly: no slack bytes.
+ * Database blobs are imported "fast": a string's length then runs to the next entry's offset.
+ */
+function checkAccounting(
+  order: readonly HeaderEntry[],
+  regionEntries: number | null,
+  dl: number,
+  fast: boolean,
+  what: string,
+): void {
+  const sum = (list: readonly HeaderEntry[], start: number) => {
+    let total = start;
+    for (const [k, e] of list.entries()) {
+      const size = TYPE_SIZE[e.type]!;
+      if (size > 1 && total % size !== 0) total += size - (total % size);
+      const next = list[k + 1];
+      total += fast && next && size < 0 ? next.offset - e.offset : e.length;
+    }
+    return total;
+  };
+  let total: number;
+  if (regionEntries === null) total = sum(order, 0);
+  else {
+    const inRegion = order.slice(0, regionEntries - 1);
+    total = sum(order.slice(regionEntries - 1), sum(inRegion, 0)) + ENTRY_SIZE;
+  }
+  if (total !== dl) {
+    throw new RpmFormatError(`${what}: values account for ${total} of ${dl} data bytes (rpm requires all)`);
+  }
 }
 
 /** Bytes a value occupies, or null when it runs past the end of the store. */

@@ -1,7 +1,11 @@
 /**
  * Just enough OpenPGP (RFC 4880 / 9580) to describe an RPM header signature the way rpm's
- * `%{RSAHEADER:pgpsig}` does: "RSA/SHA256, Mon Apr  3 18:10:39 2023, Key ID 199e2f91fd431d51".
- * Nothing is verified cryptographically.
+ * `%{RSAHEADER:pgpsig}` does ("RSA/SHA256, Mon Apr  3 18:10:39 2023, Key ID 199e2f91fd431d51") and to
+ * apply the packet checks rpm applies without a key: one well-formed signature packet filling its
+ * buffer, subpacket areas that parse exactly, a hashed creation time, no unknown critical subpacket,
+ * signature values (MPIs) that fill the packet for the algorithms rpm knows. Newer versions and
+ * algorithms are described but not checked further, so future packages still read. Nothing is verified
+ * cryptographically; see digest.ts for the digest-prefix check.
  */
 import { RpmFormatError } from "../errors.js";
 
@@ -17,6 +21,13 @@ export interface PgpSignatureInfo {
   readonly created: number | null;
   /** Issuer key ID, 16 lowercase hex digits (null when the packet names no issuer). */
   readonly keyId: string | null;
+  /**
+   * What the signer hashed after the signed data (v3: type and time; v4: the hashed part and its
+   * trailer), and the first two bytes of the resulting digest as the packet stores them (hex). Null for
+   * v5/v6 packets, whose hashing this module does not model.
+   */
+  readonly hashTrailer: Buffer | null;
+  readonly hashPrefix: string | null;
 }
 
 // rpm's rpmio/rpmpgpval.hh names.
@@ -50,15 +61,108 @@ const HASH_NAMES: Record<number, string> = {
   12: "SHA3-256",
   14: "SHA3-512",
 };
+const NODE_HASHES: Record<number, string> = {
+  1: "md5",
+  2: "sha1",
+  3: "ripemd160",
+  8: "sha256",
+  9: "sha384",
+  10: "sha512",
+  11: "sha224",
+  12: "sha3-256",
+  14: "sha3-512",
+};
+/** Signature values (MPIs) per algorithm, where the count is fixed: RSA s; DSA and EdDSA r, s. */
+const MPI_COUNT: Record<number, number> = { 1: 1, 17: 2, 22: 2 };
 
 const SIGNATURE_PACKET = 2;
 const SUBPACKET_CREATION_TIME = 2;
 const SUBPACKET_ISSUER = 16;
+const SUBPACKET_KEY_FLAGS = 27;
 const SUBPACKET_ISSUER_FINGERPRINT = 33;
+const CRITICAL = 0x80;
+/** Signature types rpm takes the issuer from: binary, text, standalone, positive certification. */
+const ISSUER_SIGTYPES = new Set([0x00, 0x01, 0x02, 0x13]);
 
-/** Parses the first packet of `pkt`, which must be a signature packet. */
+/** Parses `pkt`, which must be exactly one signature packet. */
 export function parsePgpSignature(pkt: Buffer): PgpSignatureInfo {
   const bad = (why: string) => new RpmFormatError(`OpenPGP signature: ${why}`);
+  const body = packetBody(pkt, bad);
+  const need = (n: number) => {
+    if (body.length < n) throw bad("truncated packet");
+  };
+  need(1);
+  const version = body[0]!;
+  if (version === 3) {
+    need(20);
+    if (body[1] !== 5) throw bad("v3 hashed length is not 5");
+    const pubkey = body[15]!;
+    checkMpis(body, 19, pubkey, bad);
+    return {
+      ...describe(version, pubkey, body[16]!, body.readUInt32BE(3), body.toString("hex", 7, 15)),
+      hashTrailer: Buffer.from(body.subarray(2, 7)),
+      hashPrefix: body.toString("hex", 17, 19),
+    };
+  }
+  if (version !== 4 && version !== 5 && version !== 6) throw bad(`unsupported version ${version}`);
+  need(7);
+  const sigtype = body[1]!;
+  const pubkey = body[2]!;
+  const hash = body[3]!;
+  // v6 uses 4-byte subpacket area lengths, v4/v5 two bytes.
+  const wide = version === 6;
+  let q = 4;
+  let created: number | null = null;
+  let keyId: string | null = null;
+  let hashedEnd = 0;
+  for (const hashed of [true, false]) {
+    need(q + (wide ? 4 : 2));
+    const areaLen = wide ? body.readUInt32BE(q) : body.readUInt16BE(q);
+    q += wide ? 4 : 2;
+    need(q + areaLen);
+    const area = body.subarray(q, q + areaLen);
+    q += areaLen;
+    if (hashed) hashedEnd = q;
+    let keyFlags = false;
+    for (const { type, critical, value } of subpackets(area, bad)) {
+      let known = false;
+      if (type === SUBPACKET_CREATION_TIME && hashed && value.length === 4) {
+        if (created !== null) throw bad("two creation times");
+        created = value.readUInt32BE(0);
+        known = true;
+      } else if (type === SUBPACKET_ISSUER) {
+        known = true;
+        if (value.length === 8 && ISSUER_SIGTYPES.has(sigtype)) keyId ??= value.toString("hex");
+      } else if (type === SUBPACKET_KEY_FLAGS && hashed) {
+        if (keyFlags) throw bad("two key-flags subpackets");
+        keyFlags = known = true;
+      } else if (type === SUBPACKET_ISSUER_FINGERPRINT && value.length >= 21) {
+        known = true;
+        // Key version 4: the key ID is the fingerprint's last 8 bytes; v5/v6 keys: its first 8.
+        const fpr = value.subarray(1);
+        keyId ??= (value[0] === 4 ? fpr.subarray(fpr.length - 8) : fpr.subarray(0, 8)).toString("hex");
+      }
+      if (critical && !known) throw bad(`unknown critical subpacket ${type}`);
+    }
+    if (hashed && created === null && version === 4) throw bad("no creation time in the hashed area");
+  }
+  need(q + 2);
+  let hashTrailer: Buffer | null = null;
+  if (version === 4) {
+    const length = Buffer.alloc(4);
+    length.writeUInt32BE(hashedEnd);
+    hashTrailer = Buffer.concat([body.subarray(0, hashedEnd), Buffer.from([0x04, 0xff]), length]);
+    checkMpis(body, q + 2, pubkey, bad);
+  }
+  return {
+    ...describe(version, pubkey, hash, created, keyId),
+    hashTrailer,
+    hashPrefix: version === 4 ? body.toString("hex", q, q + 2) : null,
+  };
+}
+
+/** The body of the one packet in `pkt` (old or new format header); it must be a signature. */
+function packetBody(pkt: Buffer, bad: (why: string) => RpmFormatError): Buffer {
   if (pkt.length < 2) throw bad("too short");
   const b0 = pkt[0]!;
   if ((b0 & 0x80) === 0) throw bad("not an OpenPGP packet");
@@ -86,48 +190,29 @@ export function parsePgpSignature(pkt: Buffer): PgpSignatureInfo {
     p = 1 + n;
   }
   if (tag !== SIGNATURE_PACKET) throw bad(`packet tag ${tag} is not a signature`);
-  if (p + len > pkt.length) throw bad(`packet of ${len} bytes overruns its ${pkt.length - p}-byte buffer`);
-  const body = pkt.subarray(p, p + len);
-  const need = (n: number) => {
-    if (body.length < n) throw bad("truncated packet");
-  };
-  need(1);
-  const version = body[0]!;
-  if (version === 3) {
-    need(19);
-    if (body[1] !== 5) throw bad("v3 hashed length is not 5");
-    return describe(version, body[15]!, body[16]!, body.readUInt32BE(3), body.toString("hex", 7, 15));
+  if (p + len !== pkt.length) {
+    throw bad(`a packet of ${len} bytes in a ${pkt.length - p}-byte buffer (one packet must fill it)`);
   }
-  if (version !== 4 && version !== 5 && version !== 6) throw bad(`unsupported version ${version}`);
-  need(6);
-  const pubkey = body[2]!;
-  const hash = body[3]!;
-  // v6 uses 4-byte subpacket area lengths, v4/v5 two bytes.
-  const wide = version === 6;
-  let q = 4;
-  let created: number | null = null;
-  let keyId: string | null = null;
-  for (const hashed of [true, false]) {
-    need(q + (wide ? 4 : 2));
-    const areaLen = wide ? body.readUInt32BE(q) : body.readUInt16BE(q);
-    q += wide ? 4 : 2;
-    need(q + areaLen);
-    const area = body.subarray(q, q + areaLen);
-    q += areaLen;
-    for (const { type, value } of subpackets(area, bad)) {
-      if (type === SUBPACKET_CREATION_TIME && hashed && value.length === 4) created ??= value.readUInt32BE(0);
-      else if (type === SUBPACKET_ISSUER && value.length === 8) keyId ??= value.toString("hex");
-      else if (type === SUBPACKET_ISSUER_FINGERPRINT && value.length >= 21) {
-        // Key version 4: the key ID is the fingerprint's last 8 bytes; v5/v6 keys: its first 8.
-        const fpr = value.subarray(1);
-        keyId ??= (value[0] === 4 ? fpr.subarray(fpr.length - 8) : fpr.subarray(0, 8)).toString("hex");
-      }
-    }
-  }
-  return describe(version, pubkey, hash, created, keyId);
+  return pkt.subarray(p);
 }
 
-function* subpackets(area: Buffer, bad: (why: string) => Error): Generator<{ type: number; value: Buffer }> {
+/** For algorithms with a fixed count, the MPIs from `at` must fill the packet exactly. */
+function checkMpis(body: Buffer, at: number, pubkey: number, bad: (why: string) => RpmFormatError): void {
+  const count = MPI_COUNT[pubkey];
+  if (count === undefined) return;
+  let p = at;
+  for (let i = 0; i < count; i++) {
+    if (p + 2 > body.length) throw bad(`signature value ${i + 1} of ${count} is missing`);
+    p += 2 + ((body.readUInt16BE(p) + 7) >> 3);
+    if (p > body.length) throw bad(`signature value ${i + 1} runs past the packet`);
+  }
+  if (p !== body.length) throw bad(`${body.length - p} bytes after the signature values`);
+}
+
+function* subpackets(
+  area: Buffer,
+  bad: (why: string) => Error,
+): Generator<{ type: number; critical: boolean; value: Buffer }> {
   let i = 0;
   while (i < area.length) {
     const l0 = area[i]!;
@@ -141,7 +226,11 @@ function* subpackets(area: Buffer, bad: (why: string) => Error): Generator<{ typ
       [len, i] = [area.readUInt32BE(i + 1), i + 5];
     }
     if (len < 1 || i + len > area.length) throw bad("subpacket overruns its area");
-    yield { type: area[i]! & 0x7f, value: area.subarray(i + 1, i + len) };
+    yield {
+      type: area[i]! & ~CRITICAL,
+      critical: (area[i]! & CRITICAL) !== 0,
+      value: area.subarray(i + 1, i + len),
+    };
     i += len;
   }
 }
@@ -152,7 +241,7 @@ function describe(
   hash: number,
   created: number | null,
   keyId: string | null,
-): PgpSignatureInfo {
+): Omit<PgpSignatureInfo, "hashTrailer" | "hashPrefix"> {
   return {
     version,
     pubkeyAlgorithm: pubkey,
@@ -164,11 +253,16 @@ function describe(
   };
 }
 
+/** Node's name for an OpenPGP hash algorithm; null when Node cannot compute it. */
+export function nodeHashName(algorithm: number): string | null {
+  return NODE_HASHES[algorithm] ?? null;
+}
+
 /**
  * rpm's pgpsig text: "RSA/SHA256, <date>, Key ID <hex>". rpm prints the date with strftime("%c") in the
  * local time zone; this prints it as the C locale does in UTC ("Mon Apr  3 18:10:39 2023").
  */
-export function formatPgpSignature(sig: PgpSignatureInfo): string {
+export function formatPgpSignature(sig: Omit<PgpSignatureInfo, "hashTrailer" | "hashPrefix">): string {
   const date = sig.created === null ? "(no date)" : cLocaleDate(sig.created);
   return `${sig.pubkeyAlgorithmName}/${sig.hashAlgorithmName}, ${date}, Key ID ${sig.keyId ?? "(none)"}`;
 }

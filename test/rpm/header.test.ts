@@ -41,7 +41,16 @@ const ENTRIES: Entry[] = [
   { tag: 9002, value: { type: "INT8", values: [0, 127, 255] } },
 ];
 /** Index positions: 0 is the region, then ascending tags (261 sorts first). */
-const INDEX = { NAME: 2, VERSION: 3, EPOCH: 5, ARCH: 8, FILEMODES: 9, BASENAMES: 10, LONGSIZE: 11 } as const;
+const INDEX = {
+  NAME: 2,
+  VERSION: 3,
+  EPOCH: 5,
+  ARCH: 8,
+  FILEMODES: 9,
+  BASENAMES: 10,
+  LONGSIZE: 11,
+  CHARS: 12,
+} as const;
 
 function valuesOf(h: RpmHeader) {
   return {
@@ -179,7 +188,12 @@ const MUTATIONS: Mutation[] = [
   ["STRING_ARRAY with 50 strings too many", add(INDEX.BASENAMES, 3, 50), /overlaps|does not fit/],
   ["unknown type 10", setU32(field(INDEX.ARCH, 1), 10), /unknown type/],
   ["type 0xffffffff", setU32(field(INDEX.ARCH, 1), 0xffffffff), /unknown type/],
-  ["NULL type", setU32(field(INDEX.ARCH, 1), 0), /empty value/],
+  ["NULL type", setU32(field(INDEX.CHARS, 1), 0), /empty value/],
+  [
+    "a known tag with another type (rpm's type check)",
+    setU32(field(INDEX.ARCH, 1), 4),
+    /declares this tag as STRING/,
+  ],
   ["INT32 misaligned", add(INDEX.EPOCH, 2, 1), /not aligned to 4/],
   ["INT64 aligned to 4 only", add(INDEX.LONGSIZE, 2, 4), /not aligned to 8/],
   ["INT16 array running into the next value", add(INDEX.FILEMODES, 3, 2), /overlaps/],

@@ -58,8 +58,11 @@ export function readBdbHash(file: Buffer, what = "Packages"): BdbRecord[] {
     visited.add(pgno);
   };
 
+  // An item cannot be longer than all the pages after the meta page could hold.
+  const maxItem = meta.lastPage * (pageSize - PAGE_HEADER);
   const overflow = (first: number, length: number): Buffer => {
     if (length === 0) throw fail("empty overflow item");
+    if (length > maxItem) throw fail(`overflow item of ${length} bytes cannot fit in ${meta.lastPage} pages`);
     const out = Buffer.alloc(length);
     let done = 0;
     let pgno = first;

@@ -99,8 +99,17 @@ export function applyWal(db: Buffer, wal: Buffer): WalResult {
     return { database: leaveWalMode(Buffer.from(db)), framesApplied: 0, framesIgnored: valid };
   }
 
+  // Every page of the committed database exists in the file or in the log (new pages are always logged).
+  let maxFramePage = 0;
+  for (let i = 0; i < lastCommit; i++)
+    maxFramePage = Math.max(maxFramePage, wal.readUInt32BE(WAL_HEADER + i * frameSize));
+  const available = Math.max(Math.floor(db.length / pageSize), maxFramePage);
+  if (commitPages > available) {
+    throw fail(
+      `a commit frame claims ${commitPages} pages, but only ${available} exist in the file and the log`,
+    );
+  }
   const size = commitPages * pageSize;
-  if (size > 1 << 30) throw fail(`database of ${commitPages} pages is too large`);
   const out = Buffer.alloc(size);
   db.copy(out, 0, 0, Math.min(db.length, size));
   for (let i = 0; i < lastCommit; i++) {

@@ -1,0 +1,113 @@
+// Runs the rpm fuzz cases for fuzz.test.ts in a worker thread (bundled by the test with esbuild), so a
+// hang can be cut off from outside. Each phase runs for its time budget; before each case the worker
+// posts a heartbeat naming it, and at the end of a phase a summary.
+import { parentPort, workerData } from "node:worker_threads";
+import { isCloudImagesError, RpmFormatError } from "../../src/errors.js";
+import {
+  type HeaderEntry,
+  packageFromHeader,
+  parseHeader,
+  type RpmHeader,
+  RpmType,
+  readBdbHash,
+  readNdb,
+  verifyHeaderDigest,
+} from "../../src/rpm/index.js";
+import { mutateMany, type Region, randInt, rng } from "../helpers/mutate.js";
+
+export type FuzzKind = "header" | "bdb" | "ndb";
+
+export interface FuzzFixture {
+  kind: FuzzKind;
+  name: string;
+  data: Uint8Array;
+  regions: Region[];
+}
+
+export interface PhaseSummary {
+  kind: FuzzKind;
+  iterations: number;
+  outcomes: Record<string, number>;
+  slowest: { ms: number; description: string };
+  crashes: string[];
+}
+
+export type WorkerMessage =
+  | { type: "case"; kind: FuzzKind; seed: number }
+  | { type: "phase"; summary: PhaseSummary }
+  | { type: "done" };
+
+const { fixtures, budgets, seed0 } = workerData as {
+  fixtures: FuzzFixture[];
+  budgets: Record<FuzzKind, number>;
+  seed0: number;
+};
+
+/** Reads everything a caller could read from an accepted header, with every accessor. */
+function exercise(h: RpmHeader): void {
+  verifyHeaderDigest(h);
+  for (const e of h.entries.values() as Iterable<HeaderEntry>) {
+    if (e.type === RpmType.STRING || e.type === RpmType.STRING_ARRAY || e.type === RpmType.I18NSTRING) {
+      h.strings(e.tag);
+      h.string(e.tag);
+    } else if (e.type === RpmType.BIN) h.hex(e.tag);
+    else {
+      h.bigints(e.tag);
+      try {
+        h.numbers(e.tag);
+      } catch (err) {
+        if (!(err instanceof RpmFormatError)) throw err; // INT64 beyond 2^53
+      }
+    }
+  }
+  try {
+    packageFromHeader(h);
+  } catch (err) {
+    if (!(err instanceof RpmFormatError)) throw err;
+  }
+}
+
+function run(kind: FuzzKind, data: Buffer): void {
+  if (kind === "header") exercise(parseHeader(data, { magic: false }));
+  else if (kind === "bdb")
+    for (const { value } of readBdbHash(data)) exercise(parseHeader(value, { magic: false }));
+  else for (const { blob } of readNdb(data)) exercise(parseHeader(blob, { magic: false }));
+}
+
+let seed = seed0;
+for (const kind of ["header", "bdb", "ndb"] as const) {
+  const mine = fixtures.filter((f) => f.kind === kind);
+  const summary: PhaseSummary = {
+    kind,
+    iterations: 0,
+    outcomes: {},
+    slowest: { ms: 0, description: "" },
+    crashes: [],
+  };
+  const end = Date.now() + budgets[kind];
+  while (Date.now() < end) {
+    seed++;
+    parentPort!.postMessage({ type: "case", kind, seed } satisfies WorkerMessage);
+    const r = rng(seed);
+    const f = mine[randInt(r, 0, mine.length)]!;
+    const m = mutateMany(Buffer.from(f.data), r, f.regions, randInt(r, 1, 4));
+    const description = `${kind} seed ${seed} ${f.name}: ${m.description}`;
+    const t0 = performance.now();
+    let outcome = "ok";
+    try {
+      run(kind, m.data);
+    } catch (e) {
+      if (isCloudImagesError(e)) outcome = e.constructor.name;
+      else {
+        outcome = "crash";
+        summary.crashes.push(`${description}\n${e instanceof Error ? e.stack : String(e)}`);
+      }
+    }
+    const ms = performance.now() - t0;
+    summary.iterations++;
+    summary.outcomes[outcome] = (summary.outcomes[outcome] ?? 0) + 1;
+    if (ms > summary.slowest.ms) summary.slowest = { ms, description };
+  }
+  parentPort!.postMessage({ type: "phase", summary } satisfies WorkerMessage);
+}
+parentPort!.postMessage({ type: "done" } satisfies WorkerMessage);
