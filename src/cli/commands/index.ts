@@ -1,4 +1,7 @@
 import type { Command } from "commander";
+import { register as cat } from "./cat.js";
+import { register as inspect } from "./inspect.js";
+import { register as ls } from "./ls.js";
 import { register as matrix } from "./matrix.js";
 import { register as publish } from "./publish.js";
 import { register as release } from "./release.js";
@@ -10,6 +13,18 @@ import { register as workflows } from "./workflows.js";
 
 /** Every command, in the order `--help` lists them. */
 export function registerCommands(program: Command): void {
-  for (const register of [matrix, resolve, release, stamp, templates, workflows, publish, report])
+  for (const register of [
+    matrix,
+    resolve,
+    release,
+    stamp,
+    templates,
+    workflows,
+    publish,
+    report,
+    inspect,
+    ls,
+    cat,
+  ])
     register(program);
 }

@@ -1,0 +1,152 @@
+/**
+ * Opens a disk image down to its OS root filesystem: container → partition table → filesystems,
+ * finding the root as the partition that holds /etc/os-release. The catalog's partition number is
+ * only a hint (tried first); a different finding is reported, not hidden.
+ */
+import { type DiskImage, openImage } from "../disk/image.js";
+import {
+  type Partition,
+  type PartitionTable,
+  partitionSource,
+  readPartitionTable,
+} from "../disk/partitions.js";
+import type { ByteSource } from "../disk/source.js";
+import { CloudImagesError, ImageFormatError, UsageError } from "../errors.js";
+import { PathResolver } from "../fs/path.js";
+import { detectFilesystem, type FilesystemKind, openFilesystem, PROBE_BYTES } from "../fs/probe.js";
+import type { Filesystem } from "../fs/types.js";
+
+export interface PartitionFacts {
+  readonly partition: Partition;
+  readonly filesystem: FilesystemKind;
+  /** Label and UUID of filesystems we can read. */
+  readonly label?: string;
+  readonly uuid?: string;
+}
+
+export interface OpenedRoot {
+  readonly image: DiskImage;
+  readonly table: PartitionTable;
+  readonly partitions: readonly PartitionFacts[];
+  /** The partition number of the root filesystem; null when the image is a bare filesystem. */
+  readonly rootPartition: number | null;
+  readonly fs: Filesystem;
+  readonly paths: PathResolver;
+  /** Set when the root was found somewhere other than the expected partition. */
+  readonly rootMismatch?: string;
+  close(): Promise<void>;
+}
+
+export interface OpenRootOptions {
+  /** Use this partition as the root, without looking for /etc/os-release. */
+  readonly partition?: number;
+  /** The catalog's root partition, tried first. */
+  readonly expectedRootPartition?: number;
+}
+
+const ROOT_MARKER = "/etc/os-release";
+
+export async function openImageRoot(path: string, options: OpenRootOptions = {}): Promise<OpenedRoot> {
+  const image = await openImage(path);
+  try {
+    return await findRoot(image, options);
+  } catch (e) {
+    await image.close();
+    throw e;
+  }
+}
+
+async function findRoot(image: DiskImage, options: OpenRootOptions): Promise<OpenedRoot> {
+  const table = await readPartitionTable(image.source);
+  const close = () => image.close();
+  if (table.kind === "none") {
+    if (options.partition !== undefined) {
+      throw new UsageError(`${image.path} has no partition table; --partition cannot be used`);
+    }
+    const fs = await openFilesystem(image.source);
+    return { image, table, partitions: [], rootPartition: null, fs, paths: new PathResolver(fs), close };
+  }
+
+  const partitions: PartitionFacts[] = [];
+  const sources = new Map<number, ByteSource>();
+  for (const partition of table.partitions) {
+    const source = partitionSource(image.source, partition);
+    sources.set(partition.number, source);
+    const head = await source.read(0, Math.min(PROBE_BYTES, source.size));
+    partitions.push({ partition, filesystem: detectFilesystem(head) });
+  }
+  const readable = (f: PartitionFacts) => ["xfs", "ext4", "ext3", "ext2"].includes(f.filesystem);
+  const opened = new Map<number, Filesystem>();
+  const open = async (n: number) => {
+    let fs = opened.get(n);
+    if (!fs) {
+      fs = await openFilesystem(sources.get(n)!);
+      opened.set(n, fs);
+    }
+    return fs;
+  };
+
+  let rootPartition: number | undefined;
+  if (options.partition !== undefined) {
+    const chosen = partitions.find((f) => f.partition.number === options.partition);
+    if (!chosen) {
+      const numbers = partitions.map((f) => f.partition.number).join(", ");
+      throw new UsageError(
+        `partition ${options.partition} does not exist in ${image.path} (partitions: ${numbers})`,
+      );
+    }
+    rootPartition = options.partition;
+  } else {
+    const order = [...partitions].sort(
+      (a, b) =>
+        Number(b.partition.number === options.expectedRootPartition) -
+        Number(a.partition.number === options.expectedRootPartition),
+    );
+    for (const facts of order.filter(readable)) {
+      try {
+        const fs = await open(facts.partition.number);
+        await new PathResolver(fs).resolve(ROOT_MARKER);
+        rootPartition = facts.partition.number;
+        break;
+      } catch (e) {
+        if (!(e instanceof CloudImagesError)) throw e;
+      }
+    }
+    if (rootPartition === undefined) {
+      throw new ImageFormatError(
+        `no partition of ${image.path} holds ${ROOT_MARKER} (no OS root filesystem found)`,
+      );
+    }
+  }
+
+  const fs = await open(rootPartition);
+  // Label and UUID for every readable partition, for inspect; failures just leave them out.
+  const described: PartitionFacts[] = [];
+  for (const facts of partitions) {
+    if (!readable(facts)) {
+      described.push(facts);
+      continue;
+    }
+    try {
+      const pfs = await open(facts.partition.number);
+      described.push({ ...facts, label: pfs.label, uuid: pfs.uuid });
+    } catch {
+      described.push(facts);
+    }
+  }
+  const expected = options.expectedRootPartition;
+  const rootMismatch =
+    expected !== undefined && expected !== rootPartition
+      ? `root filesystem found on partition ${rootPartition}, expected partition ${expected}`
+      : undefined;
+  return {
+    image,
+    table,
+    partitions: described,
+    rootPartition,
+    fs,
+    paths: new PathResolver(fs),
+    ...(rootMismatch ? { rootMismatch } : {}),
+    close,
+  };
+}
