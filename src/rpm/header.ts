@@ -127,7 +127,10 @@ export interface HeaderEntry {
 }
 
 export interface ParseHeaderOptions {
-  /** The blob starts with the 8-byte header magic (package files) or directly with the index count (rpmdb). */
+  /**
+   * The blob starts with the 8-byte header magic (package files) or directly with the index count
+   * (rpmdb blobs, which are then checked as rpm imports them from a database).
+   */
   magic: boolean;
   /**
    * The region tag the header must start with: HEADERIMMUTABLE for a package's main header,
@@ -139,7 +142,7 @@ export interface ParseHeaderOptions {
   exactSize?: boolean;
   /** Names the header in error messages. */
   what?: string;
-  /** Bytes after the header are allowed (package files); rpmdb blobs must be exactly one header. */
+  /** Allow bytes after the header (a buffer holding more of a file; byteLength says where it ends). */
   trailing?: boolean;
 }
 
@@ -311,9 +314,11 @@ export class RpmHeader implements RpmHeaderInit {
   private readStrings(e: HeaderEntry, n: number): string[] {
     const out: string[] = [];
     let p = e.offset;
+    const d = this.data;
     for (let i = 0; i < n; i++) {
-      const end = this.data.indexOf(0, p);
-      out.push(this.data.toString("utf8", p, end));
+      let end = p;
+      while (d[end] !== 0) end++; // terminated: parseHeader checked every string
+      out.push(end === p ? "" : d.toString("utf8", p, end));
       p = end + 1;
     }
     return out;
@@ -412,30 +417,25 @@ export function parseHeader(buf: Buffer, options: ParseHeaderOptions): RpmHeader
   const order: HeaderEntry[] = [];
   let end = 0;
   for (let i = region === null ? 0 : 1; i < il; i++) {
-    const { tag, type, offset, count } = raw(i);
-    const bad = (why: string) =>
-      new RpmFormatError(
-        `${what}: index entry ${i} (tag ${tag} type ${type} offset ${offset} count ${count}): ${why}`,
-      );
-    // rpm (4.18 and older) holds tags in an int32: 0x80000000 and above are negative, hence invalid.
-    if (tag < tags.HEADERI18NTABLE || tag > 0x7fffffff)
-      throw bad("tag outside 100..2147483647 (a second region?)");
-    if (type > RpmType.I18NSTRING) throw bad("unknown type");
-    if (count < 1 || count > dl) throw bad(`count outside 1..${dl}`);
-    if (offset < 0 || offset > dl) throw bad(`offset outside the data store (${dl} bytes)`);
-    if (offset % TYPE_ALIGN[type]! !== 0) throw bad(`offset not aligned to ${TYPE_ALIGN[type]}`);
-    if (type !== RpmType.BIN && count > MAX_ARRAY) throw bad(`more than ${MAX_ARRAY} elements`);
-    const declared = typeCheck ? DECLARED_TAG_TYPES.get(tag) : undefined;
-    if (declared !== undefined && declared !== type && !(isStringType(declared) && isStringType(type))) {
-      throw bad(`rpm declares this tag as ${TYPE_NAMES[declared]}`);
-    }
-    // rpm writes values in index order; an entry starting inside the previous one is corrupt.
-    if (offset < end) throw bad(`overlaps the previous value (ends at ${end})`);
-    const length = valueLength(data, type as RpmTypeCode, offset, count);
-    if (length === null) throw bad(`value does not fit in the data store (${dl} bytes)`);
-    if (length <= 0) throw bad("empty value");
+    const at = indexStart + i * ENTRY_SIZE;
+    const tag = buf.readUInt32BE(at);
+    const type = buf.readUInt32BE(at + 4);
+    const offset = buf.readInt32BE(at + 8);
+    const count = buf.readUInt32BE(at + 12);
+    const problem = entryProblem(
+      data,
+      tag,
+      type,
+      offset,
+      count,
+      end,
+      dl,
+      region === null ? null : rdl,
+      typeCheck,
+    );
+    if (typeof problem === "string") throw entryError(what, i, tag, type, offset, count, problem);
+    const length = problem;
     end = offset + length;
-    if (region !== null && end > rdl - ENTRY_SIZE && offset < rdl) throw bad("overlaps the region trailer");
     const entry = { tag, type: type as RpmTypeCode, offset, count, length };
     entries.set(tag, entry);
     order.push(entry);
@@ -451,6 +451,53 @@ export function parseHeader(buf: Buffer, options: ParseHeaderOptions): RpmHeader
     byteLength: total,
     what,
   });
+}
+
+/** What is wrong with an index entry, or the length of its value when nothing is. */
+function entryProblem(
+  data: Buffer,
+  tag: number,
+  type: number,
+  offset: number,
+  count: number,
+  end: number,
+  dl: number,
+  rdl: number | null,
+  typeCheck: boolean,
+): string | number {
+  // rpm (4.18 and older) holds tags in an int32: 0x80000000 and above are negative, hence invalid.
+  if (tag < tags.HEADERI18NTABLE || tag > 0x7fffffff) return "tag outside 100..2147483647 (a second region?)";
+  if (type > RpmType.I18NSTRING) return "unknown type";
+  if (count < 1 || count > dl) return `count outside 1..${dl}`;
+  if (offset < 0 || offset > dl) return `offset outside the data store (${dl} bytes)`;
+  if (offset % TYPE_ALIGN[type]! !== 0) return `offset not aligned to ${TYPE_ALIGN[type]}`;
+  if (type !== RpmType.BIN && count > MAX_ARRAY) return `more than ${MAX_ARRAY} elements`;
+  const declared = typeCheck ? DECLARED_TAG_TYPES.get(tag) : undefined;
+  if (declared !== undefined && declared !== type && !(isStringType(declared) && isStringType(type))) {
+    return `rpm declares this tag as ${TYPE_NAMES[declared]}`;
+  }
+  // rpm writes values in index order; an entry starting inside the previous one is corrupt.
+  if (offset < end) return `overlaps the previous value (ends at ${end})`;
+  const length = valueLength(data, type as RpmTypeCode, offset, count);
+  if (length === null) return `value does not fit in the data store (${dl} bytes)`;
+  if (length <= 0) return "empty value";
+  if (rdl !== null && offset + length > rdl - ENTRY_SIZE && offset < rdl)
+    return "overlaps the region trailer";
+  return length;
+}
+
+function entryError(
+  what: string,
+  i: number,
+  tag: number,
+  type: number,
+  offset: number,
+  count: number,
+  why: string,
+): RpmFormatError {
+  return new RpmFormatError(
+    `${what}: index entry ${i} (tag ${tag} type ${type} offset ${offset} count ${count}): ${why}`,
+  );
 }
 
 /**
@@ -494,11 +541,13 @@ function valueLength(data: Buffer, type: RpmTypeCode, offset: number, count: num
     return offset + length <= data.length ? length : null;
   }
   if (type === RpmType.STRING && count !== 1) return null;
+  // A plain loop: most strings are short, and Buffer.indexOf costs more per call than it saves.
+  const n = data.length;
   let p = offset;
-  for (let i = 0; i < count; i++) {
-    const nul = data.indexOf(0, p);
-    if (nul < 0) return null;
-    p = nul + 1;
+  for (let left = count; left > 0; left--) {
+    while (p < n && data[p] !== 0) p++;
+    if (p >= n) return null;
+    p++;
   }
   return p - offset;
 }
