@@ -1,0 +1,218 @@
+/**
+ * `npm run demo`: one real build leg on this machine, offline. Installs the Debian packages it needs (as
+ * root), prepares the demo template (base disk, guest, machine variables), then runs
+ * `cloud-images run --templates examples/demo ...` and says where the files are.
+ */
+import { spawn, spawnSync } from "node:child_process";
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { constants } from "node:os";
+import { dirname, join, relative, resolve as resolvePath } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Command, Option } from "commander";
+import { EXIT_FAILURE, EXIT_USAGE, isCloudImagesError } from "../../src/errors.js";
+import { parseTimeStamp, resolve, stampsFor } from "../../src/resolve/index.js";
+import { DEMO_PACKAGES, installCommand, missingPackages } from "./lib/packages.js";
+import { prepareDemo, removeStaleOutputs, SERIAL_LOG, TEMPLATE_FILE } from "./lib/prepare.js";
+
+const DEMO_DIR = fileURLToPath(new URL(".", import.meta.url));
+const REPO_ROOT = fileURLToPath(new URL("../..", import.meta.url));
+const LEG = { type: "gencloud", variant: "9", arch: "x86_64", release: "9.6" } as const;
+
+interface Options {
+  dir: string;
+  timestamp?: string;
+  store?: string;
+  accelerator: "auto" | "kvm" | "tcg";
+}
+
+const say = (line: string) => console.log(`demo: ${line}`);
+const warn = (line: string) => console.error(`demo: warning: ${line}`);
+
+class ExitError extends Error {
+  constructor(
+    readonly code: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function isRoot(): boolean {
+  return process.getuid?.() === 0;
+}
+
+/** Debian names the kernel meta package linux-image-amd64; Ubuntu linux-image-generic. */
+function packagesForThisSystem(): string[] {
+  let id = "";
+  try {
+    id = /^ID="?([^"\n]*)"?$/m.exec(readFileSync("/etc/os-release", "utf8"))?.[1] ?? "";
+  } catch {
+    // unknown: assume Debian
+  }
+  return DEMO_PACKAGES.map((p) => (id === "ubuntu" && p === "linux-image-amd64" ? "linux-image-generic" : p));
+}
+
+function ensurePackages(): void {
+  const missing = missingPackages(packagesForThisSystem());
+  if (missing.length === 0) return;
+  const install = installCommand(missing);
+  if (!isRoot()) {
+    throw new ExitError(EXIT_USAGE, `missing Debian packages (${missing.join(", ")}); run: ${install.line}`);
+  }
+  say(`installing ${missing.join(" ")}`);
+  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
+  const update = spawnSync(install.argv[0]!, [...install.argv.slice(1, 3), "update"], {
+    stdio: "inherit",
+    env,
+  });
+  if (update.status !== 0) warn("apt-get update failed; trying the install with the current package lists");
+  const r = spawnSync(install.argv[0]!, install.argv.slice(1), { stdio: "inherit", env });
+  if (r.status !== 0)
+    throw new ExitError(EXIT_FAILURE, `package installation failed: ${install.line.slice(5)}`);
+}
+
+/** Runs the CLI's `run` command with inherited stdio; resolves with its exit code. */
+function runLeg(args: string[]): Promise<number> {
+  return new Promise((resolveExit) => {
+    const child = spawn(process.execPath, [join(REPO_ROOT, "bin/cloud-images.js"), ...args], {
+      cwd: REPO_ROOT,
+      stdio: "inherit",
+      env: { ...process.env, CHECKPOINT_DISABLE: "1" }, // Packer's version check calls home otherwise
+    });
+    child.on("error", (e) => {
+      console.error(`demo: cannot start cloud-images: ${e.message}`);
+      resolveExit(EXIT_FAILURE);
+    });
+    child.on("close", (code, signal) =>
+      resolveExit(code ?? (signal ? 128 + (constants.signals[signal] ?? 0) : EXIT_FAILURE)),
+    );
+  });
+}
+
+function size(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 2 ** 20) return `${(bytes / 1024).toFixed(1)} KiB`;
+  return `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+}
+
+function describe(path: string): string {
+  const fromCwd = relative(process.cwd(), path);
+  const rel = fromCwd && !fromCwd.startsWith("..") ? fromCwd : path;
+  try {
+    const st = statSync(path);
+    return st.isDirectory() ? `${rel}/` : `${rel} (${size(st.size)})`;
+  } catch {
+    return rel;
+  }
+}
+
+/** The directory a file:// store keeps objects in (relative paths are from the repository, run's cwd). */
+function localStoreDir(store: string | undefined): string | null {
+  const url = store ?? "file://./dist/bucket";
+  return url.startsWith("file://") ? resolvePath(REPO_ROOT, url.slice("file://".length)) : null;
+}
+
+function summary(dir: string, outputDir: string, storeDir: string | null, code: number): void {
+  console.log("");
+  say(code === 0 ? "the build leg succeeded" : `the build leg failed (exit ${code})`);
+  if (existsSync(outputDir)) {
+    say("files next to the image:");
+    for (const name of readdirSync(outputDir).sort()) console.log(`  ${describe(join(outputDir, name))}`);
+  } else {
+    say(`no output directory (${describe(outputDir)}): Packer did not produce an image`);
+  }
+  const serial = join(dir, SERIAL_LOG);
+  if (existsSync(serial)) say(`guest console log: ${describe(serial)}`);
+  if (storeDir) {
+    if (existsSync(storeDir)) {
+      say(`published to the local store: ${describe(storeDir)}`);
+      for (const name of readdirSync(storeDir).sort()) console.log(`  ${name}`);
+    } else if (code === 0) {
+      say(`nothing under ${describe(storeDir)}`);
+    }
+  }
+}
+
+async function main(argv: string[]): Promise<number> {
+  const program = new Command("run-demo")
+    .description(
+      "build the demo leg (GenericCloud 9.6 x86_64) offline with Packer + QEMU, then verify and publish it locally",
+    )
+    .option("--dir <dir>", "where to prepare and build (the template is copied there)", DEMO_DIR)
+    .option("--timestamp <YYYYMMDDhhmmss>", "the run's UTC time stamp (default: now)")
+    .option(
+      "--store <url>",
+      "object store passed to `cloud-images run` (default: its own, file://./dist/bucket)",
+    )
+    .addOption(
+      new Option("--accelerator <mode>", "QEMU accelerator; auto probes KVM with a short boot")
+        .choices(["auto", "kvm", "tcg"])
+        .default("auto"),
+    )
+    .addHelpText(
+      "after",
+      "\nExample:\n  npm run demo\n  npm run demo -- --accelerator tcg --timestamp 20260220143000",
+    )
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  try {
+    program.parse(argv, { from: "user" });
+  } catch (e) {
+    const code = (e as { exitCode?: number }).exitCode;
+    return code === 0 ? 0 : EXIT_USAGE;
+  }
+  const options = program.opts<Options>();
+  const buildStamp = options.timestamp
+    ? parseTimeStamp(options.timestamp).timeStamp
+    : stampsFor(new Date()).timeStamp;
+  const leg = resolve({ ...LEG, timestamp: buildStamp });
+  const dir = resolvePath(options.dir);
+  const outputDir = join(dir, dirname(leg.outputMask));
+
+  ensurePackages();
+  if (!isRoot()) {
+    throw new ExitError(
+      EXIT_USAGE,
+      "the demo needs root (the base image is made with rpm --root, which chroots, and Debian's kernel is readable by root only); run: sudo npm run demo",
+    );
+  }
+
+  if (dir !== resolvePath(DEMO_DIR)) {
+    mkdirSync(dir, { recursive: true });
+    copyFileSync(join(DEMO_DIR, TEMPLATE_FILE), join(dir, TEMPLATE_FILE));
+  }
+  const prepared = await prepareDemo({ dir, buildStamp, accelerator: options.accelerator, log: say });
+  if (prepared.accelerator.warning) warn(prepared.accelerator.warning);
+  say(`accelerator: ${prepared.accelerator.accelerator}; variables in ${describe(prepared.pkrvarsPath)}`);
+  for (const path of removeStaleOutputs(dir)) say(`removed ${describe(path)} from an earlier run`);
+
+  const inRepo = !relative(REPO_ROOT, dir).startsWith("..");
+  const args = ["run", "--templates", inRepo ? relative(REPO_ROOT, dir) || "." : dir];
+  args.push("--type", LEG.type, "--variant", LEG.variant, "--arch", LEG.arch, "--release", LEG.release);
+  args.push("--timestamp", buildStamp);
+  if (options.store) args.push("--store", options.store);
+  say(`cloud-images ${args.join(" ")}`);
+  const code = await runLeg(args);
+  const store = localStoreDir(options.store);
+  const storeDir = store ? join(store, leg.s3Prefix) : null;
+  summary(dir, outputDir, storeDir, code);
+  return code;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e: unknown) => {
+    if (e instanceof ExitError) {
+      console.error(`demo: ${e.message}`);
+      process.exitCode = e.code;
+    } else if (isCloudImagesError(e)) {
+      console.error(`demo: ${e.message}`);
+      process.exitCode = e.exitCode;
+    } else {
+      console.error(e);
+      process.exitCode = EXIT_FAILURE;
+    }
+  },
+);

@@ -1,0 +1,106 @@
+/** Shared by the demo tests: tool checks (for visible skips), temp copies of the template, running Packer. */
+import { spawn } from "node:child_process";
+import { accessSync, constants, copyFileSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { which } from "../../imagegen/exec.js";
+
+export const DEMO_DIR = fileURLToPath(new URL("../../examples/demo/", import.meta.url));
+export const TEMPLATE = "almalinux-demo.pkr.hcl";
+export const QEMU = "/usr/bin/qemu-system-x86_64";
+/** The flags the pipeline passes on Debian/Ubuntu runners. */
+export const PIPELINE_VARS = [
+  "-var",
+  `qemu_binary=${QEMU}`,
+  "-var",
+  "ovmf_code=/usr/share/OVMF/OVMF_CODE_4M.fd",
+  "-var",
+  "ovmf_vars=/usr/share/OVMF/OVMF_VARS_4M.fd",
+];
+
+/** Why tests needing these tools must skip, or null when all are there. */
+export function missingTools(tools: readonly string[]): string | null {
+  const missing = tools.filter((t) => {
+    if (t.startsWith("/")) {
+      try {
+        accessSync(t, constants.X_OK);
+        return false;
+      } catch {
+        return true;
+      }
+    }
+    return which(t) === null;
+  });
+  return missing.length ? `missing ${missing.join(", ")}` : null;
+}
+
+export function isRoot(): boolean {
+  return process.getuid?.() === 0;
+}
+
+/** A temp directory holding a copy of the demo template (tests never build in examples/demo itself). */
+export function templateCopy(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), `demo-test-${prefix}-`));
+  copyFileSync(join(DEMO_DIR, TEMPLATE), join(dir, TEMPLATE));
+  return dir;
+}
+
+export interface ToolRun {
+  code: number;
+  output: string;
+  seconds: number;
+}
+
+/** Runs a command to completion, stdout and stderr together; kills it after `timeoutMs`. */
+export function runTool(
+  cmd: string,
+  args: readonly string[],
+  options: { cwd?: string; timeoutMs?: number; input?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<ToolRun> {
+  const started = Date.now();
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, {
+      cwd: options.cwd,
+      env: { ...process.env, ...options.env },
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    let output = "";
+    child.stdout.on("data", (d) => (output += d));
+    child.stderr.on("data", (d) => (output += d));
+    const timer = setTimeout(() => child.kill("SIGKILL"), options.timeoutMs ?? 300_000);
+    child.on("error", reject);
+    child.on("close", (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? (signal ? -1 : 0), output, seconds: (Date.now() - started) / 1000 });
+    });
+    child.stdin.end(options.input ?? "");
+  });
+}
+
+/** `packer build -only=<the demo source> .` in `dir` with the pipeline's flags plus `extra`. */
+export function packerBuild(
+  dir: string,
+  extra: readonly string[] = [],
+  timeoutMs = 300_000,
+): Promise<ToolRun> {
+  return runTool(
+    "packer",
+    ["build", "-color=false", ...PIPELINE_VARS, ...extra, "-only=qemu.almalinux-9-gencloud-x86_64", "."],
+    { cwd: dir, timeoutMs, env: { PACKER_CACHE_DIR: join(dir, "packer_cache"), CHECKPOINT_DISABLE: "1" } },
+  );
+}
+
+/** PIDs of running processes whose command line mentions `needle` (to catch leaked QEMUs). */
+export function processesMentioning(needle: string): number[] {
+  const pids: number[] = [];
+  for (const name of readdirSync("/proc")) {
+    if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
+    try {
+      if (readFileSync(`/proc/${name}/cmdline`, "utf8").includes(needle)) pids.push(Number(name));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return pids;
+}
