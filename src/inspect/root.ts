@@ -34,6 +34,12 @@ export interface OpenedRoot {
   readonly paths: PathResolver;
   /** Set when the root was found somewhere other than the expected partition. */
   readonly rootMismatch?: string;
+  /**
+   * How the root was chosen: the partition holding /etc/os-release (`marker`), `--partition`
+   * (`option`), the expected partition because none holds /etc/os-release (`fallback`), or the
+   * whole disk when there is no partition table (`whole-disk`).
+   */
+  readonly rootFoundBy: "marker" | "option" | "fallback" | "whole-disk";
   close(): Promise<void>;
 }
 
@@ -42,6 +48,11 @@ export interface OpenRootOptions {
   readonly partition?: number;
   /** The catalog's root partition, tried first. */
   readonly expectedRootPartition?: number;
+  /**
+   * When no partition holds /etc/os-release, use the expected partition if it has a readable
+   * filesystem (verification then reports the missing os-release instead of failing to open).
+   */
+  readonly fallbackToExpected?: boolean;
 }
 
 const ROOT_MARKER = "/etc/os-release";
@@ -64,7 +75,16 @@ async function findRoot(image: DiskImage, options: OpenRootOptions): Promise<Ope
       throw new UsageError(`${image.path} has no partition table; --partition cannot be used`);
     }
     const fs = await openFilesystem(image.source);
-    return { image, table, partitions: [], rootPartition: null, fs, paths: new PathResolver(fs), close };
+    return {
+      image,
+      table,
+      partitions: [],
+      rootPartition: null,
+      fs,
+      paths: new PathResolver(fs),
+      rootFoundBy: "whole-disk",
+      close,
+    };
   }
 
   const partitions: PartitionFacts[] = [];
@@ -87,6 +107,7 @@ async function findRoot(image: DiskImage, options: OpenRootOptions): Promise<Ope
   };
 
   let rootPartition: number | undefined;
+  let rootFoundBy: OpenedRoot["rootFoundBy"] = "marker";
   if (options.partition !== undefined) {
     const chosen = partitions.find((f) => f.partition.number === options.partition);
     if (!chosen) {
@@ -96,6 +117,7 @@ async function findRoot(image: DiskImage, options: OpenRootOptions): Promise<Ope
       );
     }
     rootPartition = options.partition;
+    rootFoundBy = "option";
   } else {
     const order = [...partitions].sort(
       (a, b) =>
@@ -108,6 +130,16 @@ async function findRoot(image: DiskImage, options: OpenRootOptions): Promise<Ope
         await new PathResolver(fs).resolve(ROOT_MARKER);
         rootPartition = facts.partition.number;
         break;
+      } catch (e) {
+        if (!(e instanceof CloudImagesError)) throw e;
+      }
+    }
+    const expected = partitions.find((f) => f.partition.number === options.expectedRootPartition);
+    if (rootPartition === undefined && options.fallbackToExpected && expected && readable(expected)) {
+      try {
+        await open(expected.partition.number);
+        rootPartition = expected.partition.number;
+        rootFoundBy = "fallback";
       } catch (e) {
         if (!(e instanceof CloudImagesError)) throw e;
       }
@@ -147,6 +179,7 @@ async function findRoot(image: DiskImage, options: OpenRootOptions): Promise<Ope
     fs,
     paths: new PathResolver(fs),
     ...(rootMismatch ? { rootMismatch } : {}),
+    rootFoundBy,
     close,
   };
 }

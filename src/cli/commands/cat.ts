@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import { PathNotFoundError } from "../../errors.js";
 import { openImageRoot } from "../../inspect/root.js";
 import { parsePartitionOption, splitImagePath } from "../image-arg.js";
+import { printStats } from "../stats.js";
 import { action } from "../util.js";
 
 function write(chunk: Buffer): Promise<void> {
@@ -26,6 +27,7 @@ export function register(program: Command): void {
           const file = await root.paths.resolve(path);
           if (file.stat.type !== "file") throw new PathNotFoundError(`not a regular file: ${file.path}`);
           for await (const chunk of root.paths.stream(file.ino, file.stat.size)) await write(chunk);
+          printStats({ bytesRead: root.image.file.bytesRead });
           return 0;
         } finally {
           await root.close();

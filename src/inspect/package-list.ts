@@ -1,0 +1,47 @@
+/**
+ * Installed-package lists as files: the seed's name list (`rpm -qa --queryformat '%{NAME}\n' | sort`
+ * in the C locale), NEVRA lines, and JSON package records; written atomically.
+ */
+import { randomBytes } from "node:crypto";
+import { rename, rm, writeFile } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
+import { CloudImagesError } from "../errors.js";
+import { compareC, type InstalledPackage, nevra } from "../rpm/package.js";
+
+/** The seed's list: one name a line, byte order, duplicates kept, a trailing newline (empty: ""). */
+export function packageNamesText(names: readonly string[]): string {
+  const sorted = [...names].sort(compareC);
+  return sorted.map((n) => `${n}\n`).join("");
+}
+
+/** `name-[epoch:]version-release[.arch]` per package, byte order, one a line. */
+export function packageNevraText(packages: readonly InstalledPackage[]): string {
+  return packages
+    .map(nevra)
+    .sort(compareC)
+    .map((l) => `${l}\n`)
+    .join("");
+}
+
+/** Packages ordered by name, then by the rest of their NEVRA, in byte order. */
+export function sortPackages(packages: readonly InstalledPackage[]): InstalledPackage[] {
+  return [...packages].sort((a, b) => compareC(a.name, b.name) || compareC(nevra(a), nevra(b)));
+}
+
+/** The default package-list file of an image: `IMAGE.txt` beside it. */
+export function defaultPackagesFile(imagePath: string): string {
+  return `${imagePath}.txt`;
+}
+
+/** Writes a file through a temporary name in the same directory and a rename, so readers never see half. */
+export async function writeFileAtomic(path: string, data: string | Buffer): Promise<void> {
+  const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString("hex")}.tmp`);
+  try {
+    await writeFile(tmp, data, { flag: "wx" });
+    await rename(tmp, path);
+  } catch (e) {
+    await rm(tmp, { force: true });
+    const code = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+    throw new CloudImagesError(`cannot write ${path}: ${code}`, { cause: e });
+  }
+}
