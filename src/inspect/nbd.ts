@@ -17,6 +17,7 @@ import {
   type Observations,
   type Observed,
   type ObservedPackages,
+  type ObservedRoot,
   OS_RELEASE_FILE,
   RELEASE_FILE,
   type ReleasePackageInstance,
@@ -160,11 +161,12 @@ async function connect(tools: Tools, image: string, format: string): Promise<str
 
 async function waitForPartition(dev: string, n: number): Promise<string> {
   const part = `${dev}p${n}`;
-  const deadline = Date.now() + PARTITION_WAIT_MS;
+  const start = Date.now();
   let rescanned = false;
-  while (Date.now() < deadline) {
+  while (Date.now() - start < PARTITION_WAIT_MS) {
     if (await exists(part)) return part;
-    if (!rescanned && Date.now() > deadline - PARTITION_WAIT_MS + 2000) {
+    // the kernel normally scans the table itself; ask partx once if it has not after 2 s
+    if (!rescanned && Date.now() - start > 2000) {
       rescanned = true;
       const partx = await findExecutable("partx", true);
       if (partx) await run(partx, ["-a", dev]);
@@ -231,12 +233,7 @@ const BACKENDS: Record<string, string> = {
 };
 
 /** `rpm --dbpath` on a copy of the image's database (sqlite cannot open a database on a read-only mount). */
-async function queryPackages(
-  tools: Tools,
-  mnt: string,
-  work: string,
-  pkg: string,
-): Promise<ObservedPackages> {
+async function queryPackages(rpm: string, mnt: string, work: string, pkg: string): Promise<ObservedPackages> {
   for (const candidate of RPMDB_PATHS) {
     const dir = await resolveInside(mnt, candidate).catch(() => undefined);
     if (!dir) continue;
@@ -247,9 +244,9 @@ async function queryPackages(
     await cp(dir, copy, { recursive: true, dereference: true });
     const base = ["--dbpath", copy, "--define", `_db_backend ${BACKENDS[file]}`];
     const env = { ...process.env, LC_ALL: "C" };
-    const all = await run(tools.rpm, [...base, "-qa", "--qf", "%{NAME}\\n"], env);
+    const all = await run(rpm, [...base, "-qa", "--qf", "%{NAME}\\n"], env);
     if (all.code !== 0) throw new ImageFormatError(`rpm -qa failed: ${firstLine(all.stderr)}`);
-    const q = await run(tools.rpm, [...base, "-q", "--qf", "%{ARCH}\\t%{NEVRA}\\n", pkg], env);
+    const q = await run(rpm, [...base, "-q", "--qf", "%{ARCH}\\t%{NEVRA}\\n", pkg], env);
     const releasePackage: ReleasePackageInstance[] =
       q.code === 0
         ? q.stdout
@@ -270,6 +267,26 @@ async function queryPackages(
   throw new ImageFormatError(`no rpm database in the image (looked in ${RPMDB_PATHS.join(", ")})`);
 }
 
+/**
+ * What verification needs from a root filesystem mounted (or unpacked) at `mnt`: symlinks resolved
+ * inside it, the database queried with the host's rpm. `work` is a scratch directory.
+ */
+export async function observeMountedTree(
+  mnt: string,
+  work: string,
+  root: ObservedRoot,
+  releasePackage: string,
+  rpm = "rpm",
+): Promise<Observations> {
+  const readText = async (p: string) => readFile(await resolveInside(mnt, p), "utf8");
+  return {
+    root,
+    releaseFile: await observe(() => readText(RELEASE_FILE)),
+    osRelease: await observe(() => readText(OS_RELEASE_FILE)),
+    packages: await observe(() => queryPackages(rpm, mnt, work, releasePackage)),
+  };
+}
+
 /** Reads what verification needs through qemu-nbd and a kernel mount, then tears it all down. */
 export async function observeWithNbd(image: string, options: NbdOptions): Promise<Observations> {
   const tools = await requireNbdEnvironment();
@@ -288,16 +305,12 @@ export async function observeWithNbd(image: string, options: NbdOptions): Promis
     const m = await run(tools.mount, [...mountOptions, part, mnt]);
     if (m.code !== 0) throw new EnvironmentError(`mount ${part} failed: ${firstLine(m.stderr)}`);
     mounted = true;
-    const readText = async (p: string) => readFile(await resolveInside(mnt, p), "utf8");
-    return {
-      root: { partition: options.rootPartition, filesystem: fs, foundBy: "expected" },
-      releaseFile: await observe(() => readText(RELEASE_FILE)),
-      osRelease: await observe(() => readText(OS_RELEASE_FILE)),
-      packages: await observe(() => queryPackages(tools, mnt, work, options.releasePackage)),
-    };
+    const root: ObservedRoot = { partition: options.rootPartition, filesystem: fs, foundBy: "expected" };
+    return await observeMountedTree(mnt, work, root, options.releasePackage, tools.rpm);
   } finally {
-    if (mounted) await run(tools.umount, [mnt]);
+    const unmounted = !mounted || (await run(tools.umount, [mnt])).code === 0;
     if (dev) await run(tools.qemuNbd, ["--disconnect", dev]);
-    await rm(work, { recursive: true, force: true });
+    // never recurse into a tree that is still mounted
+    if (unmounted) await rm(work, { recursive: true, force: true });
   }
 }
