@@ -3,7 +3,6 @@
  * ../../usr/lib/sysimage/rpm, followed inside the image, never on the host) or /usr/lib/sysimage/rpm,
  * and read with the rpmdb readers through the image's filesystem.
  */
-import { createRequire } from "node:module";
 import { CloudImagesError, PathNotFoundError, RpmFormatError } from "../errors.js";
 import type { PathResolver } from "../fs/path.js";
 import type { InstalledPackage } from "../rpm/package.js";
@@ -77,22 +76,6 @@ export async function findImageRpmdb(paths: PathResolver): Promise<ImageRpmdb> {
     return { dbPath, format, dir: imageRpmdbDir(paths, dbPath) };
   }
   throw new RpmFormatError(`no rpm database in the image (${seen.join("; ")})`);
-}
-
-let warming: Promise<unknown> | undefined;
-
-/**
- * Starts loading sql.js (its WebAssembly compiles off the main thread) while the image is still being
- * opened, so reading an rpmdb.sqlite does not wait for it afterwards. sql.js keeps one module per
- * process, so the rpmdb reader's own load (same wasm file) gets this one.
- */
-export function warmUpSqlite(): Promise<unknown> {
-  warming ??= (async () => {
-    const wasm = createRequire(import.meta.url).resolve("sql.js/dist/sql-wasm.wasm");
-    const init = (await import("sql.js")).default;
-    return init({ locateFile: () => wasm });
-  })().catch(() => undefined); // the reader reports its own failure to load it
-  return warming;
 }
 
 /** Every installed package of the image, in database order. */

@@ -19,7 +19,7 @@ import {
 } from "./checks.js";
 import { defaultPackagesFile, packageNamesText, writeFileAtomic } from "./package-list.js";
 import { type OpenedRoot, openImageRoot } from "./root.js";
-import { readImagePackages, warmUpSqlite } from "./rpmdb.js";
+import { readImagePackages } from "./rpmdb.js";
 import type { CheckResult, Verdict } from "./verdict.js";
 
 export type { VerifyExpectations } from "./checks.js";
@@ -131,7 +131,6 @@ export async function observeNative(
   exp: VerifyExpectations,
   onBytesRead?: (bytes: number) => void,
 ): Promise<Observations> {
-  void warmUpSqlite(); // AlmaLinux 9 and 10 keep rpmdb.sqlite
   const root = await openImageRoot(path, {
     ...(exp.rootPartition !== undefined ? { expectedRootPartition: exp.rootPartition } : {}),
     fallbackToExpected: true,
