@@ -2,7 +2,7 @@
  * The verification checks, as pure functions of what was read from an image (Observations) and what
  * the leg expects (VerifyExpectations). Both backends (the native reader and nbd) produce Observations.
  */
-import { compareC } from "../rpm/package.js";
+import { compareC, type InstalledPackage } from "../rpm/package.js";
 import { parseOsRelease } from "./os-release.js";
 import type { CheckResult } from "./verdict.js";
 
@@ -41,6 +41,8 @@ export interface ObservedPackages {
   readonly names: readonly string[];
   /** Every installed instance of the release package asked about. */
   readonly releasePackage: readonly ReleasePackageInstance[];
+  /** The full records, when the backend reads them (the native reader does, nbd does not). */
+  readonly packages?: readonly InstalledPackage[];
 }
 
 export interface ObservedRoot {

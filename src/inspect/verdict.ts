@@ -16,7 +16,8 @@ export interface Verdict {
   /** True when no check failed (warnings do not fail). */
   readonly passed: boolean;
   readonly image: string;
-  readonly checks: readonly CheckResult[];
+  /** Mutable array type so a Verdict is assignable to the leg manifest's (zod) verdict. */
+  readonly checks: CheckResult[];
   readonly rootPartition?: number;
   readonly packageCount?: number;
   /** Where the package-name list was written, if it was. */

@@ -6,7 +6,7 @@
  */
 import { CloudImagesError, UsageError } from "../errors.js";
 import { resolve } from "../resolve/resolve.js";
-import { nevra } from "../rpm/package.js";
+import { type InstalledPackage, nevra } from "../rpm/package.js";
 import {
   DEFAULT_RELEASE_PACKAGE,
   type Observations,
@@ -33,6 +33,8 @@ export interface VerifyOptions {
   readonly backend?: VerifyBackend;
   /** Told how many bytes of the image file the native reader read. */
   readonly onBytesRead?: (bytes: number) => void;
+  /** Given the installed packages read (native backend, readable database), e.g. for an SBOM. */
+  readonly onPackages?: (packages: readonly InstalledPackage[]) => void;
 }
 
 /** Largest release or os-release file we read. */
@@ -88,6 +90,7 @@ export async function verifyImage(
   } else {
     obs = await observeNative(path, expectations, options.onBytesRead);
   }
+  if (obs.packages.ok && obs.packages.value.packages) options.onPackages?.(obs.packages.value.packages);
   const checks = runChecks(obs, expectations);
   let packagesFile: string | undefined;
   if (options.packagesOut !== null) {
@@ -162,6 +165,7 @@ export async function observeRoot(root: OpenedRoot, releasePackage: string): Pro
         releasePackage: packages
           .filter((p) => p.name === releasePackage)
           .map((p) => ({ nevra: nevra(p), arch: p.arch })),
+        packages,
       };
     }),
   };

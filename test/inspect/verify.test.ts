@@ -348,6 +348,20 @@ describe("damaged rpm databases give verdicts", () => {
   });
 });
 
+describe("the package records for the caller (an SBOM)", () => {
+  it("onPackages gets every installed package read, and is not called without a database", async () => {
+    let got: readonly { name: string }[] | undefined;
+    const exp = { releaseString: "AlmaLinux release 9.6", arch: "x86_64" };
+    await verifyImage(img("bare").paths.raw!, exp, { packagesOut: null, onPackages: (p) => (got = p) });
+    expect(sortC(got!.map((p) => p.name))).toEqual(img("bare").expected.packageNames);
+    const disk = copyRaw(img("bare"), tmp, "no-rpmdb-2.raw");
+    debugfsWrite(disk, "rm /var/lib/rpm/rpmdb.sqlite");
+    let called = false;
+    await verifyImage(disk, exp, { packagesOut: null, onPackages: () => (called = true) });
+    expect(called).toBe(false);
+  });
+});
+
 describe("the package list file", () => {
   it("defaults to IMAGE.txt beside the image, written atomically (no temporary left)", async () => {
     const dir = tempDir("default-out");
