@@ -1,6 +1,7 @@
 /** CycloneDX 1.6 JSON, built and normalised (lists sorted) by @cyclonedx/cyclonedx-library. */
-import { Enums, Models, Serialize, Spec } from "@cyclonedx/cyclonedx-library";
+import type { Models } from "@cyclonedx/cyclonedx-library";
 import type { InstalledPackage } from "../rpm/package.js";
+import { cyclonedxLibrary } from "./cyclonedx-lib.js";
 import type { SbomInput } from "./sbom.js";
 import { classifyLicense } from "./spdx-license.js";
 
@@ -8,6 +9,7 @@ import { classifyLicense } from "./spdx-license.js";
 const PROP = "cloud-images:rpm:";
 
 function license(raw: string): Models.License | undefined {
+  const { Models } = cyclonedxLibrary();
   const c = classifyLicense(raw);
   switch (c.kind) {
     case "id":
@@ -22,6 +24,7 @@ function license(raw: string): Models.License | undefined {
 }
 
 function rpmProperties(p: InstalledPackage): Models.Property[] {
+  const { Models } = cyclonedxLibrary();
   const props: [string, string | number | null][] = [
     ["sourceRpm", p.sourceRpm],
     ["size", p.size],
@@ -38,6 +41,7 @@ function rpmProperties(p: InstalledPackage): Models.Property[] {
 }
 
 export function cyclonedxDocument(input: SbomInput): Record<string, unknown> {
+  const { Enums, Models, Serialize, Spec } = cyclonedxLibrary();
   const bom = new Models.Bom({ serialNumber: `urn:uuid:${input.serialNumber}` });
   bom.metadata.timestamp = input.timestamp;
   bom.metadata.tools.components.add(

@@ -4,7 +4,7 @@
  * SBOM must carry as a named license instead. Identifiers are checked against the SPDX list shipped
  * with @cyclonedx/cyclonedx-library (the list its schemas validate against).
  */
-import { SPDX } from "@cyclonedx/cyclonedx-library";
+import { cyclonedxLibrary } from "./cyclonedx-lib.js";
 
 export type LicenseClass =
   | { readonly kind: "id"; readonly id: string }
@@ -15,7 +15,7 @@ export type LicenseClass =
 const LICENSE_REF = /^(DocumentRef-[A-Za-z0-9.-]+:)?LicenseRef-[A-Za-z0-9.-]+$/;
 
 function isKnownId(token: string): boolean {
-  return SPDX.isSupportedSpdxId(token);
+  return cyclonedxLibrary().SPDX.isSupportedSpdxId(token);
 }
 
 function isLicenseId(token: string): boolean {
