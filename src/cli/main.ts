@@ -3,7 +3,7 @@ import pkg from "../../package.json" with { type: "json" };
 import { reportError } from "./action.js";
 import { registerCommands } from "./commands/index.js";
 
-export function buildProgram(): Command {
+export async function buildProgram(argv: readonly string[]): Promise<Command> {
   const program = new Command("cloud-images")
     .description(
       "Build, verify, publish and report AlmaLinux OS cloud images.\n" +
@@ -17,7 +17,7 @@ export function buildProgram(): Command {
       "\nExit codes: 0 success, 1 a check or step failed, 2 bad input (usage).\n" +
         "Set CLOUD_IMAGES_DEBUG=1 to print stack traces.",
     );
-  registerCommands(program);
+  await registerCommands(program, argv);
   // Usage errors from every subcommand go through reportError (exit 2) instead of process.exit(1).
   const override = (cmd: Command) => {
     cmd.exitOverride();
@@ -27,8 +27,14 @@ export function buildProgram(): Command {
   return program;
 }
 
+// `cloud-images … | head` must end quietly, not with an EPIPE stack trace.
+process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+  if (e.code === "EPIPE") process.exit(process.exitCode ?? 0);
+  throw e;
+});
+
 try {
-  await buildProgram().parseAsync(process.argv);
+  await (await buildProgram(process.argv)).parseAsync(process.argv);
 } catch (e) {
   process.exitCode = reportError(e);
 }

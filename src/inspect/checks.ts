@@ -9,6 +9,8 @@ import type { CheckResult } from "./verdict.js";
 export const DEFAULT_RELEASE_PACKAGE = "almalinux-release";
 export const RELEASE_FILE = "/etc/almalinux-release";
 export const OS_RELEASE_FILE = "/etc/os-release";
+/** Written by templates that stamp their images with the run's time stamp (the demo's guest does). */
+export const BUILD_STAMP_FILE = "/etc/cloud-images-build-stamp";
 
 export interface VerifyExpectations {
   /** Text `/etc/almalinux-release` must contain, e.g. `AlmaLinux release 9.6`. */
@@ -21,6 +23,8 @@ export interface VerifyExpectations {
   readonly rootPartition?: number;
   /** The point release (`9.6`; Kitten `10`) that os-release's VERSION_ID must equal. */
   readonly release?: string;
+  /** The run's time stamp: when the image has a build-stamp file, it must hold this. */
+  readonly buildStamp?: string;
 }
 
 /** A value read from the image, or why it could not be read. */
@@ -60,6 +64,8 @@ export interface Observations {
   /** Content of /etc/os-release. */
   readonly osRelease: Observed<string>;
   readonly packages: Observed<ObservedPackages>;
+  /** Content of the build-stamp file, when the image has one. */
+  readonly buildStamp: Observed<string>;
 }
 
 /** The point release in a release string (`AlmaLinux release 9.6` → `9.6`), or undefined. */
@@ -209,6 +215,24 @@ export function checkOsRelease(obs: Observations, exp: VerifyExpectations): Chec
 }
 
 /** Every check, in a stable order. */
+/** Present only when a stamp is expected; images whose templates write no stamp skip it. */
+export function checkBuildStamp(obs: Observations, expected: string): CheckResult {
+  const base = { name: "build-stamp", expected };
+  if (!obs.buildStamp.ok) {
+    return { ...base, status: "skip", found: "none", message: `no ${BUILD_STAMP_FILE} in the image` };
+  }
+  const found = firstLine(obs.buildStamp.value);
+  if (found === expected) {
+    return {
+      ...base,
+      status: "pass",
+      found,
+      message: `${BUILD_STAMP_FILE} holds this run's stamp ${expected}`,
+    };
+  }
+  return { ...base, status: "fail", found, message: `${BUILD_STAMP_FILE} holds another run's stamp` };
+}
+
 export function runChecks(obs: Observations, exp: VerifyExpectations): CheckResult[] {
   return [
     checkReleaseFile(obs, exp),
@@ -216,5 +240,6 @@ export function runChecks(obs: Observations, exp: VerifyExpectations): CheckResu
     checkReleasePackage(obs, exp),
     checkRootPartition(obs, exp),
     checkOsRelease(obs, exp),
+    ...(exp.buildStamp !== undefined ? [checkBuildStamp(obs, exp.buildStamp)] : []),
   ];
 }

@@ -14,6 +14,7 @@ import { CloudImagesError, EnvironmentError, ImageFormatError } from "../errors.
 import { detectFilesystem, PROBE_BYTES } from "../fs/probe.js";
 import { RPMDB_FILES } from "../rpm/rpmdb/index.js";
 import {
+  BUILD_STAMP_FILE,
   type Observations,
   type Observed,
   type ObservedPackages,
@@ -283,6 +284,7 @@ export async function observeMountedTree(
     root,
     releaseFile: await observe(() => readText(RELEASE_FILE)),
     osRelease: await observe(() => readText(OS_RELEASE_FILE)),
+    buildStamp: await observe(() => readText(BUILD_STAMP_FILE)),
     packages: await observe(() => queryPackages(rpm, mnt, work, releasePackage)),
   };
 }

@@ -8,6 +8,7 @@ import { CloudImagesError, UsageError } from "../errors.js";
 import { resolve } from "../resolve/resolve.js";
 import { type InstalledPackage, nevra } from "../rpm/package.js";
 import {
+  BUILD_STAMP_FILE,
   DEFAULT_RELEASE_PACKAGE,
   type Observations,
   type Observed,
@@ -46,7 +47,7 @@ export function expectationsForLeg(input: {
   readonly variant: string;
   readonly arch: string;
   readonly release?: string | undefined;
-}): Required<VerifyExpectations> {
+}): Required<Omit<VerifyExpectations, "buildStamp">> {
   // Names depend on the time stamp; the expectations do not, so any valid one will do.
   const r = resolve({ ...input, timestamp: "20000101000000" });
   return {
@@ -155,6 +156,9 @@ export async function observeRoot(root: OpenedRoot, releasePackage: string): Pro
     ),
     osRelease: await observe(async () =>
       (await root.paths.readFile(OS_RELEASE_FILE, MAX_SMALL_FILE)).toString(),
+    ),
+    buildStamp: await observe(async () =>
+      (await root.paths.readFile(BUILD_STAMP_FILE, MAX_SMALL_FILE)).toString(),
     ),
     packages: await observe(async () => {
       const { format, dbPath, packages } = await readImagePackages(root);

@@ -179,6 +179,7 @@ describe("checks on hand-made observations", () => {
     root: { partition: 4, filesystem: "xfs", foundBy: "marker" },
     releaseFile: { ok: true, value: "AlmaLinux release 9.6 (Sage Margay)\n" },
     osRelease: { ok: true, value: 'ID="almalinux"\nVERSION_ID="9.6"\n' },
+    buildStamp: { ok: false, error: "no such file" },
     packages: {
       ok: true,
       value: {
@@ -219,6 +220,16 @@ describe("checks on hand-made observations", () => {
       message:
         "2 instances of almalinux-release (almalinux-release-9.6-1.el9.x86_64, almalinux-release-9.6-1.el9.x86_64_v2); each ARCH must be exactly x86_64",
     });
+  });
+
+  it("the build stamp is checked only when expected, and skipped when the image has none", () => {
+    expect(runChecks(base, exp).some((c) => c.name === "build-stamp")).toBe(false);
+    const stamp = (o: Observations) => runChecks(o, { ...exp, buildStamp: "20260220143000" }).at(-1);
+    expect(stamp(base)).toMatchObject({ name: "build-stamp", status: "skip", found: "none" });
+    const same = { ...base, buildStamp: { ok: true as const, value: "20260220143000\n" } };
+    expect(stamp(same)).toMatchObject({ status: "pass", found: "20260220143000" });
+    const other = { ...base, buildStamp: { ok: true as const, value: "20250101000000\n" } };
+    expect(stamp(other)).toMatchObject({ status: "fail", found: "20250101000000", expected: "20260220143000" });
   });
 
   it("a release package missing from the database fails", () => {

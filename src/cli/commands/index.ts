@@ -1,36 +1,34 @@
 import type { Command } from "commander";
-import { register as cat } from "./cat.js";
-import { register as inspect } from "./inspect.js";
-import { register as ls } from "./ls.js";
-import { register as matrix } from "./matrix.js";
-import { register as packages } from "./packages.js";
-import { register as publish } from "./publish.js";
-import { register as release } from "./release.js";
-import { register as report } from "./report.js";
-import { register as resolve } from "./resolve.js";
-import { register as sbom } from "./sbom.js";
-import { register as stamp } from "./stamp.js";
-import { register as templates } from "./templates.js";
-import { register as verify } from "./verify.js";
-import { register as workflows } from "./workflows.js";
 
-/** Every command, in the order `--help` lists them. */
-export function registerCommands(program: Command): void {
-  for (const register of [
-    matrix,
-    resolve,
-    release,
-    stamp,
-    templates,
-    workflows,
-    publish,
-    report,
-    inspect,
-    ls,
-    cat,
-    verify,
-    packages,
-    sbom,
-  ])
-    register(program);
+type Loader = () => Promise<{ register(program: Command): void }>;
+
+/**
+ * Every command, in the order `--help` lists them. Each module is imported only when its command
+ * is the one being run (or for the full help), so a command does not pay for the others' libraries.
+ */
+export const COMMANDS: ReadonlyArray<readonly [name: string, load: Loader]> = [
+  ["run", () => import("./run.js")],
+  ["matrix", () => import("./matrix.js")],
+  ["resolve", () => import("./resolve.js")],
+  ["release", () => import("./release.js")],
+  ["stamp", () => import("./stamp.js")],
+  ["templates", () => import("./templates.js")],
+  ["workflows", () => import("./workflows.js")],
+  ["publish", () => import("./publish.js")],
+  ["report", () => import("./report.js")],
+  ["inspect", () => import("./inspect.js")],
+  ["ls", () => import("./ls.js")],
+  ["cat", () => import("./cat.js")],
+  ["verify", () => import("./verify.js")],
+  ["packages", () => import("./packages.js")],
+  ["sbom", () => import("./sbom.js")],
+];
+
+/** Registers the command named in `argv` (the first argument that is not an option), or all of them. */
+export async function registerCommands(program: Command, argv: readonly string[]): Promise<void> {
+  const args = argv.slice(2);
+  const name = args.find((a) => !a.startsWith("-"));
+  if (name === undefined && (args.includes("-V") || args.includes("--version"))) return;
+  const chosen = COMMANDS.filter(([n]) => n === name);
+  for (const [, load] of chosen.length > 0 ? chosen : COMMANDS) (await load()).register(program);
 }

@@ -1,11 +1,8 @@
-import { readFile } from "node:fs/promises";
-import { dirname, isAbsolute, resolve } from "node:path";
 import type { Command } from "commander";
 import { appendJobSummary } from "../../ci/github.js";
 import { UsageError } from "../../errors.js";
-import { diffPackageNames, type PackageNameDiff, parsePackageNames } from "../../inspect/package-diff.js";
 import { renderRunMattermostText, renderRunSummary } from "../../notify/aggregate.js";
-import { legLinks, workflowRunUrl } from "../../notify/links.js";
+import { workflowRunUrl } from "../../notify/links.js";
 import { findManifestFiles, readLegManifest } from "../../notify/manifests.js";
 import {
   type MattermostPayload,
@@ -14,7 +11,7 @@ import {
   postMattermost,
   validateWebhookUrl,
 } from "../../notify/mattermost.js";
-import { renderJobSummary, renderMattermostText } from "../../notify/render.js";
+import { packageDiffForLeg, reportLeg } from "../../notify/report.js";
 import type { LegManifest } from "../../pipeline/manifest.js";
 import { action, printJson, warn } from "../util.js";
 
@@ -82,38 +79,6 @@ function parseArtifactUrls(args: readonly string[]): Record<string, string> {
   return out;
 }
 
-async function readNames(path: string, what: string): Promise<string[]> {
-  try {
-    return parsePackageNames(await readFile(path, "utf8"));
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new UsageError(`cannot read ${what} ${path}: ${code === "ENOENT" ? "no such file" : code}`, {
-      cause: e,
-    });
-  }
-}
-
-async function packageDiffFor(
-  manifest: LegManifest,
-  manifestPath: string,
-  opts: ReportOptions,
-): Promise<PackageNameDiff | undefined> {
-  if (!opts.previousPackages) return undefined;
-  const recorded = manifest.verdict?.packagesFile;
-  const current =
-    opts.packages ??
-    (recorded ? (isAbsolute(recorded) ? recorded : resolve(dirname(manifestPath), recorded)) : undefined);
-  if (!current) {
-    throw new UsageError(
-      "the manifest records no package list: pass --packages FILE with --previous-packages",
-    );
-  }
-  return diffPackageNames(
-    await readNames(opts.previousPackages, "previous package list"),
-    await readNames(current, "package list"),
-  );
-}
-
 async function run(opts: ReportOptions): Promise<number> {
   if (!opts.manifest === !opts.manifests)
     throw new UsageError("give exactly one of --manifest FILE or --manifests DIR");
@@ -132,10 +97,10 @@ async function run(opts: ReportOptions): Promise<number> {
   let text: string;
   if (opts.manifest) {
     const manifest = await readLegManifest(opts.manifest);
-    const links = legLinks(manifest, artifactUrls);
-    const packageDiff = await packageDiffFor(manifest, opts.manifest, opts);
-    summary = renderJobSummary(manifest, { links, packageDiff });
-    text = renderMattermostText(manifest, { links, packageDiff, runUrl });
+    const packageDiff = opts.previousPackages
+      ? await packageDiffForLeg(manifest, opts.manifest, opts.previousPackages, opts.packages)
+      : undefined;
+    ({ summary, mattermostText: text } = await reportLeg(manifest, { artifactUrls, packageDiff }));
   } else {
     const files = await findManifestFiles(opts.manifests!);
     const manifests: LegManifest[] = [];

@@ -1,0 +1,97 @@
+/** What the steps of one leg share: the options, the resolved leg, the state built so far, the log. */
+import type { Leg } from "../catalog/catalog.js";
+import type { Verdict } from "../inspect/verdict.js";
+import type { StoreOptions } from "../publish/open-store.js";
+import type { Tags } from "../publish/types.js";
+import type { ResolvedLeg } from "../resolve/resolve.js";
+import type { LegManifest, PublishedObject, StepName } from "./manifest.js";
+
+export interface RunLegOptions {
+  readonly type: string;
+  readonly variant: string;
+  readonly arch: string;
+  /** Directory holding the Packer templates; Packer runs there and writes output-* there. */
+  readonly templatesDir: string;
+  /** Point release (e.g. 9.6); looked up from the mirror when absent (Kitten: 10). */
+  readonly release?: string | undefined;
+  readonly mirror?: string | undefined;
+  /** YYYYMMDDhhmmss; default now (UTC). */
+  readonly timestamp?: string | undefined;
+  /** `file://DIR`, `s3://BUCKET` or `none`. */
+  readonly store: string;
+  readonly storeOptions?: StoreOptions | undefined;
+  readonly tags?: Tags | undefined;
+  /** Post to Mattermost in the report step. */
+  readonly notify?: boolean | undefined;
+  readonly previousPackages?: string | undefined;
+  readonly from?: StepName | undefined;
+  readonly to?: StepName | undefined;
+  readonly dryRun?: boolean | undefined;
+  /** Remove a stale output directory from an earlier run instead of refusing to start. */
+  readonly clean?: boolean | undefined;
+  /** Packer executable; default `packer` on PATH. */
+  readonly packer?: string | undefined;
+  readonly buildTimeoutMs?: number | undefined;
+  /** Write an SBOM (CycloneDX) beside the image and publish it. */
+  readonly sbom?: boolean | undefined;
+  readonly env?: NodeJS.ProcessEnv | undefined;
+  /** Progress and log lines (default: stderr). */
+  readonly log?: ((line: string) => void) | undefined;
+  /** Progress of long reads and uploads (the CLI draws it on a TTY). */
+  readonly onProgress?: ((p: ProgressEvent) => void) | undefined;
+}
+
+/** What earlier steps produced, read by later ones and kept in the manifest. */
+export interface ProgressEvent {
+  readonly name: string;
+  readonly phase: string;
+  readonly bytesDone: number;
+  readonly bytesTotal: number;
+}
+
+export interface LegState {
+  resolved?: ResolvedLeg;
+  packerArgs?: string[];
+  packerInit?: boolean;
+  packerLog?: string;
+  imagePath?: string;
+  imageSize?: number;
+  sha256?: string;
+  checksumPath?: string;
+  verdict?: Verdict;
+  packagesPath?: string;
+  sbomPath?: string;
+  published?: { store: string; kind: "s3" | "file" | "none"; objects: PublishedObject[] };
+  notification?: { delivered: boolean; error?: string };
+  /** The rendered job summary (the CLI prints it when it did not go to $GITHUB_STEP_SUMMARY). */
+  summary?: string;
+}
+
+export interface LegContext {
+  readonly options: RunLegOptions;
+  readonly leg: Leg;
+  readonly timeStamp: string;
+  readonly dateStamp: string;
+  readonly state: LegState;
+  readonly manifest: LegManifest;
+  readonly env: NodeJS.ProcessEnv;
+  log(line: string): void;
+  warn(line: string): void;
+  progress(p: ProgressEvent): void;
+}
+
+/** A step's record in the manifest is built from what it returns. */
+export interface StepResult {
+  readonly outputs?: Record<string, unknown>;
+  /** `skipped` steps did nothing on purpose (e.g. publish with --store none). */
+  readonly status?: "ok" | "skipped";
+  /** A failure that still lets later reporting run (a failed verification). */
+  readonly failed?: string;
+}
+
+export interface Step {
+  readonly name: StepName;
+  run(ctx: LegContext): Promise<StepResult>;
+  /** The commands and keys the step would use, for --dry-run. */
+  describe(ctx: LegContext): string[];
+}

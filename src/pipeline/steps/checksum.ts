@@ -1,0 +1,29 @@
+/** checksum: streaming SHA-256 of the image, written as NAME.sha256sum in coreutils format. */
+import { basename } from "node:path";
+import type { Step } from "../context.js";
+import { sidecar, writeFileAtomic } from "../files.js";
+import { sha256File, sha256sumLine } from "../sha256.js";
+
+export const checksum: Step = {
+  name: "checksum",
+
+  async run(ctx) {
+    const image = ctx.state.imagePath!;
+    const total = ctx.state.imageSize ?? 0;
+    const name = basename(image);
+    const sha256 = await sha256File(image, (bytesDone) =>
+      ctx.progress({ name, phase: "hashing", bytesDone, bytesTotal: total }),
+    );
+    const file = sidecar.checksum(image);
+    await writeFileAtomic(file, sha256sumLine(sha256, image));
+    ctx.state.sha256 = sha256;
+    ctx.state.checksumPath = file;
+    ctx.manifest.image = { ...ctx.manifest.image!, sha256 };
+    ctx.log(`sha256 ${sha256}  ${name}`);
+    return { outputs: { sha256, file } };
+  },
+
+  describe() {
+    return ["sha256 of the image → IMAGE.sha256sum"];
+  },
+};

@@ -1,0 +1,401 @@
+/**
+ * The demo leg end to end with real Packer and QEMU (TCG), then its failure paths and resumption.
+ * Oracles: coreutils sha256sum, Debian's rpm on the base image's database, the store's files.
+ */
+import { execFileSync } from "node:child_process";
+import {
+  cpSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { basename, join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { prepareDemo } from "../../examples/demo/lib/prepare.js";
+import type { LegManifest } from "../../src/pipeline/manifest.js";
+import { DEMO_DIR, isRoot, missingTools, TEMPLATE } from "../demo/helpers.js";
+import { runCli } from "../helpers/cli.js";
+import { getObject, getTags, listKeys, s3Env, startS3rver } from "../publish/helpers/s3rver.js";
+
+const TS = "20260220143000";
+const PREFIX = `images/9/9.6/gencloud/${TS}`;
+const OUT = "output-almalinux-9-gencloud-x86_64";
+const IMAGE = `AlmaLinux-9-GenericCloud-9.6-20260220.x86_64.qcow2`;
+const LEG = ["--type", "gencloud", "--variant", "9", "--arch", "x86_64"];
+
+const skip =
+  missingTools(["packer", "/usr/bin/qemu-system-x86_64", "rpm", "sha256sum"]) ??
+  (isRoot() ? null : "needs root (imagegen, kernel)");
+if (skip) console.log(`skipping the pipeline end-to-end tests: ${skip}`);
+
+describe.skipIf(skip !== null)("cloud-images run: the demo leg", () => {
+  let dir: string;
+  let store: string;
+  let expectedNames: string;
+  const env = { CHECKPOINT_DISABLE: "1", GITHUB_ACTIONS: "", GITHUB_STEP_SUMMARY: "", GITHUB_OUTPUT: "" };
+  const run = (args: string[], extraEnv: Record<string, string> = {}) =>
+    runCli(["run", "--templates", dir, ...LEG, ...args], { env: { ...env, ...extraEnv } });
+  const imagePath = () => join(dir, OUT, IMAGE);
+  const manifest = (): LegManifest => JSON.parse(readFileSync(`${imagePath()}.manifest.json`, "utf8"));
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "pipeline-e2e-"));
+    store = join(dir, "bucket");
+    cpSync(join(DEMO_DIR, TEMPLATE), join(dir, TEMPLATE));
+    const prepared = await prepareDemo({ dir, buildStamp: TS, accelerator: "tcg" });
+    // The oracle: Debian's rpm on a copy of the base image's database (rpm may write beside it).
+    const db = mkdtempSync(join(tmpdir(), "pipeline-rpmdb-"));
+    cpSync(prepared.base.image.rpmdbDir, db, { recursive: true });
+    expectedNames = execFileSync("sh", ["-c", `rpm --dbpath "${db}" -qa --qf '%{NAME}\\n' | LC_ALL=C sort`], {
+      encoding: "utf8",
+    });
+    rmSync(db, { recursive: true, force: true });
+  }, 600_000);
+
+  afterAll(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("builds, verifies, publishes and reports, recording every step", async () => {
+    const r = await run(["--release", "9.6", "--timestamp", TS, "--store", `file://${store}`, "--json"]);
+    expect(r.stderr).toContain("==> build");
+    expect(r.code, r.stderr).toBe(0);
+    const m = JSON.parse(r.stdout) as LegManifest;
+    expect(m.steps.map((s) => [s.name, s.status])).toEqual([
+      ["prepare", "ok"],
+      ["build", "ok"],
+      ["locate", "ok"],
+      ["checksum", "ok"],
+      ["verify", "ok"],
+      ["publish", "ok"],
+      ["report", "ok"],
+    ]);
+    expect(m.tests.offline).toBe("passed");
+    expect(m.verdict?.passed).toBe(true);
+    expect(m.tools.packer).toMatch(/^\d+\.\d+\.\d+$/);
+
+    // The checksum file is what coreutils computes, in its format.
+    const sum = execFileSync("sha256sum", [IMAGE], { cwd: join(dir, OUT), encoding: "utf8" });
+    expect(readFileSync(`${imagePath()}.sha256sum`, "utf8")).toBe(sum);
+    expect(m.image?.sha256).toBe(sum.split(" ")[0]);
+    // The package list is exactly `rpm -qa --qf '%{NAME}\n' | sort` on the base database.
+    expect(readFileSync(`${imagePath()}.txt`, "utf8")).toBe(expectedNames);
+    expect(m.verdict?.packageCount).toBe(expectedNames.trim().split("\n").length);
+    // The guest changed the image: its build stamp is there.
+    expect(m.verdict?.checks.find((c) => c.name === "build-stamp")?.status).toBe("pass");
+    // An SBOM with one component per package.
+    const sbom = JSON.parse(readFileSync(`${imagePath()}.cdx.json`, "utf8"));
+    expect(sbom.bomFormat).toBe("CycloneDX");
+    expect(sbom.components).toHaveLength(expectedNames.trim().split("\n").length);
+
+    // The store holds the four objects under the leg's prefix, identical to the files, tagged public=yes.
+    const keys = readdirSync(join(store, PREFIX)).filter(
+      (f) => !f.endsWith(".json") || f.endsWith(".cdx.json"),
+    );
+    expect(keys.sort()).toEqual([IMAGE, `${IMAGE}.cdx.json`, `${IMAGE}.sha256sum`, `${IMAGE}.txt`].sort());
+    for (const name of keys) {
+      expect(readFileSync(join(store, PREFIX, name))).toEqual(readFileSync(join(dir, OUT, name)));
+      expect(JSON.parse(readFileSync(join(store, PREFIX, `${name}.tags.json`), "utf8"))).toMatchObject({
+        public: "yes",
+      });
+    }
+    expect(m.published?.objects.map((o) => o.key).sort()).toEqual(keys.map((k) => `${PREFIX}/${k}`).sort());
+    // The build log sits beside the image.
+    expect(readFileSync(`${imagePath()}.packer.log`, "utf8")).toContain("Builds finished");
+    // The human summary (printed outside Actions) has the seed's headline.
+  }, 600_000);
+
+  it("prints the seed's summary and writes GitHub outputs", async () => {
+    const out = join(dir, "github-output");
+    writeFileSync(out, "");
+    const r = await run(["--from", "report", "--store", `file://${store}`, "--github"], {
+      GITHUB_OUTPUT: out,
+    });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain("**AlmaLinux release 9.6 x86_64** Gencloud Image build `20260220143000`");
+    expect(r.stdout).toContain("Tests (offline) passed ✅");
+    const outputs = Object.fromEntries(
+      readFileSync(out, "utf8")
+        .trim()
+        .split("\n")
+        .map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]),
+    );
+    expect(outputs).toEqual({
+      image: imagePath(),
+      checksum: `${imagePath()}.sha256sum`,
+      packages: `${imagePath()}.txt`,
+      manifest: `${imagePath()}.manifest.json`,
+      sbom: `${imagePath()}.cdx.json`,
+      tests: "passed",
+    });
+  });
+
+  it("--from verify reuses the earlier steps once the image still matches; publishing again skips", async () => {
+    const r = await run(["--from", "verify", "--store", `file://${store}`]);
+    expect(r.code, r.stderr).toBe(0);
+    const m = manifest();
+    expect(m.steps.map((s) => [s.name, s.status])).toEqual([
+      ["prepare", "reused"],
+      ["build", "reused"],
+      ["locate", "reused"],
+      ["checksum", "reused"],
+      ["verify", "ok"],
+      ["publish", "ok"],
+      ["report", "ok"],
+    ]);
+    expect(r.stderr).toContain(`skipped (identical object exists): ${PREFIX}/${IMAGE}`);
+  });
+
+  it("--from verify refuses an image that changed since the recorded run", async () => {
+    const saved = readFileSync(imagePath());
+    const changed = Buffer.from(saved);
+    changed[changed.length - 1] = changed[changed.length - 1]! ^ 0xff;
+    writeFileSync(imagePath(), changed);
+    try {
+      const r = await run(["--from", "verify", "--store", `file://${store}`]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(
+        /changed since the recorded run \(SHA-256 differs\): re-run with --from checksum/,
+      );
+    } finally {
+      writeFileSync(imagePath(), saved);
+    }
+  });
+
+  it("--dry-run prints the exact Packer command and keys, running nothing", async () => {
+    const r = await run(["--release", "9.6", "--timestamp", TS, "--store", `file://${store}`, "--dry-run"]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain(
+      "build: packer build -color=false -var qemu_binary=/usr/bin/qemu-system-x86_64 -var ovmf_code=/usr/share/OVMF/OVMF_CODE_4M.fd -var ovmf_vars=/usr/share/OVMF/OVMF_VARS_4M.fd -only=qemu.almalinux-9-gencloud-x86_64 .",
+    );
+    expect(r.stdout).toContain(`publish: put file://${store}/${PREFIX}/IMAGE.sha256sum (tags public=yes)`);
+  });
+
+  it("locate refuses two matching images, and names what the output directory holds when none match", async () => {
+    const copy = join(dir, OUT, IMAGE.replace("20260220", "20260221"));
+    cpSync(imagePath(), copy);
+    let r = await run(["--from", "locate", "--store", "none"]);
+    rmSync(copy);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(
+      /2 images match output-almalinux-9-gencloud-x86_64\/AlmaLinux-9-\*\.x86_64\.qcow2/,
+    );
+
+    const aside = join(dir, OUT, `${IMAGE}.aside`);
+    renameSync(imagePath(), aside);
+    try {
+      r = await run(["--from", "locate", "--store", "none"]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(
+        new RegExp(`step locate: no image matches .* \\(${OUT}: .*${IMAGE.replace(/\./g, "\\.")}\\.aside`),
+      );
+    } finally {
+      renameSync(aside, imagePath());
+    }
+  });
+
+  it("publishes to S3 (a local s3rver) with tags; a missing bucket fails publish, naming what was not published", async () => {
+    const s3 = await startS3rver("almalinux-cloud");
+    const home = mkdtempSync(join(tmpdir(), "pipeline-aws-"));
+    try {
+      const s3Args = ["--endpoint-url", s3.endpoint, "--path-style", "--region", "us-east-1"];
+      let r = await run(
+        ["--from", "publish", "--store", "s3://almalinux-cloud", ...s3Args],
+        s3Env(home) as Record<string, string>,
+      );
+      expect(r.code, r.stderr).toBe(0);
+      expect(await listKeys(s3, PREFIX)).toEqual(
+        [IMAGE, `${IMAGE}.cdx.json`, `${IMAGE}.sha256sum`, `${IMAGE}.txt`]
+          .map((n) => `${PREFIX}/${n}`)
+          .sort(),
+      );
+      expect(await getObject(s3, `${PREFIX}/${IMAGE}.txt`)).toEqual(readFileSync(`${imagePath()}.txt`));
+      expect(await getTags(s3, `${PREFIX}/${IMAGE}`)).toMatchObject({ public: "yes" });
+      expect(manifest().published?.objects.find((o) => o.role === "image")?.url).toBe(
+        `https://almalinux-cloud.s3-accelerate.dualstack.amazonaws.com/${PREFIX}/${IMAGE}`,
+      );
+
+      r = await run(
+        ["--from", "publish", "--store", "s3://no-such-bucket", ...s3Args],
+        s3Env(home) as Record<string, string>,
+      );
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/step publish: .*no-such-bucket/);
+      expect(r.stderr).toContain("==> report");
+      const m = manifest();
+      expect(m.steps.find((s) => s.name === "publish")?.status).toBe("failed");
+      expect(m.steps.find((s) => s.name === "report")?.status).toBe("ok");
+    } finally {
+      await s3.close();
+      rmSync(home, { recursive: true, force: true });
+    }
+  });
+
+  it("--notify posts the Mattermost message; a failing webhook is loud but not fatal", async () => {
+    const bodies: string[] = [];
+    let status = 200;
+    const server: Server = createServer((req, res) => {
+      let body = "";
+      req.on("data", (d) => (body += d));
+      req.on("end", () => {
+        bodies.push(body);
+        res.writeHead(status).end();
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks/secret-token`;
+    try {
+      let r = await run(["--from", "report", "--store", "none", "--notify"], {
+        MATTERMOST_WEBHOOK_URL: url,
+        MATTERMOST_CHANNEL: "cloud",
+      });
+      expect(r.code, r.stderr).toBe(0);
+      const payload = JSON.parse(bodies[0]!);
+      expect(payload.channel).toBe("cloud");
+      expect(payload.text).toContain(
+        "**AlmaLinux release 9.6 x86_64** Gencloud Image build `20260220143000`",
+      );
+      expect(r.stderr + r.stdout).not.toContain("secret-token");
+
+      status = 400; // not retried, fails at once
+      r = await run(["--from", "report", "--store", "none", "--notify"], { MATTERMOST_WEBHOOK_URL: url });
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toMatch(/warning: Mattermost notification failed/);
+      expect(r.stderr + r.stdout).not.toContain("secret-token");
+    } finally {
+      server.close();
+    }
+  });
+
+  it("refuses to build over a stale output directory unless --clean", async () => {
+    const r = await run(["--release", "9.6", "--timestamp", TS, "--store", "none"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(
+      /step prepare: .*output-almalinux-9-gencloud-x86_64 exists from an earlier run .*--clean/,
+    );
+    expect(existsSync(imagePath())).toBe(true);
+  });
+
+  it("a failed verification still reports, publishes nothing, exits 1; --from verify with the right release passes", async () => {
+    const failStore = join(dir, "bucket-fail");
+    let r = await run(["--release", "9.7", "--timestamp", TS, "--store", `file://${failStore}`, "--clean"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(
+      /step verify: verification failed: release-file \(expected AlmaLinux release 9\.7/,
+    );
+    expect(r.stdout).toContain("Tests (offline) failed ❌");
+    let m = manifest();
+    expect(m.tests.offline).toBe("failed");
+    expect(m.steps.map((s) => [s.name, s.status])).toEqual([
+      ["prepare", "ok"],
+      ["build", "ok"],
+      ["locate", "ok"],
+      ["checksum", "ok"],
+      ["verify", "failed"],
+      ["publish", "skipped"],
+      ["report", "ok"],
+    ]);
+    expect(existsSync(failStore)).toBe(false);
+
+    r = await run(["--from", "verify", "--release", "9.6", "--store", `file://${failStore}`]);
+    expect(r.code, r.stderr).toBe(0);
+    m = manifest();
+    expect(m.tests.offline).toBe("passed");
+    expect(m.resolved.s3Prefix).toBe(PREFIX);
+    expect(readdirSync(join(failStore, PREFIX))).toContain(IMAGE);
+    expect(m.steps.slice(0, 4).every((s) => s.status === "reused")).toBe(true);
+  }, 600_000);
+
+  it("a failing Packer build fails the build step and keeps its log", async () => {
+    const broken = mkdtempSync(join(tmpdir(), "pipeline-broken-"));
+    try {
+      cpSync(join(DEMO_DIR, TEMPLATE), join(broken, TEMPLATE));
+      const vars = readFileSync(join(dir, "demo.auto.pkrvars.hcl"), "utf8").replace(
+        /base_image\s*=\s*"[^"]*"/,
+        `base_image = "${join(broken, "missing.qcow2")}"`,
+      );
+      writeFileSync(join(broken, "demo.auto.pkrvars.hcl"), vars);
+      const r = await runCli(
+        ["run", "--templates", broken, ...LEG, "--release", "9.6", "--timestamp", TS, "--store", "none"],
+        { env },
+      );
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/step build: packer build failed \(exit \d+\)/);
+      const early = JSON.parse(readFileSync(join(broken, `${OUT}.manifest.json`), "utf8")) as LegManifest;
+      expect(early.steps.map((s) => [s.name, s.status])).toEqual([
+        ["prepare", "ok"],
+        ["build", "failed"],
+      ]);
+      expect(existsSync(join(broken, `${OUT}.packer.log`))).toBe(true);
+    } finally {
+      rmSync(broken, { recursive: true, force: true });
+    }
+  }, 300_000);
+});
+
+describe("cloud-images run: bad input and a missing Packer", () => {
+  const demo = DEMO_DIR;
+  it.each([
+    [["--type", "oci", "--variant", "10-kitten", "--arch", "x86_64"], /not a leg in the catalog/],
+    [
+      ["--type", "gencloud", "--variant", "9", "--arch", "x86_64", "--from", "bake"],
+      /invalid --from step "bake"/,
+    ],
+    [
+      ["--type", "gencloud", "--variant", "9", "--arch", "x86_64", "--from", "publish", "--to", "build"],
+      /--from publish comes after --to build/,
+    ],
+    [
+      ["--type", "gencloud", "--variant", "9", "--arch", "x86_64", "--timestamp", "$(id)"],
+      /invalid time stamp/,
+    ],
+    [["--type", "gencloud", "--variant", "9", "--arch", "x86_64", "--store", "ftp://x"], /unsupported store/],
+    [
+      ["--type", "gencloud", "--variant", "9", "--arch", "x86_64", "--notify"],
+      /--notify needs MATTERMOST_WEBHOOK_URL/,
+    ],
+    [
+      ["--type", "gencloud", "--variant", "9", "--arch", "x86_64", "--templates", "/nonexistent"],
+      /templates directory \/nonexistent does not exist/,
+    ],
+  ])("%j exits 2 with one line", async (args, message) => {
+    const r = await runCli(["run", "--templates", demo, ...args], { env: { MATTERMOST_WEBHOOK_URL: "" } });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(message);
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+  });
+
+  it("a missing packer fails prepare with how to install it", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "pipeline-nopacker-"));
+    try {
+      cpSync(join(DEMO_DIR, TEMPLATE), join(dir, TEMPLATE));
+      const r = await runCli(
+        [
+          "run",
+          "--templates",
+          dir,
+          ...LEG,
+          "--release",
+          "9.6",
+          "--store",
+          "none",
+          "--packer",
+          "/nonexistent/packer",
+        ],
+        {},
+      );
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/step prepare: packer not found: install it/);
+      expect(basename(dir)).toMatch(/pipeline-nopacker/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
