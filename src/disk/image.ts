@@ -6,11 +6,11 @@ import { ImageFormatError } from "../errors.js";
 import { openQcow2, QCOW2_MAGIC, type Qcow2Info } from "./qcow2.js";
 import { type ByteSource, FileSource } from "./source.js";
 
-export type ImageFormat = "raw" | "qcow2";
+export type ContainerFormat = "raw" | "qcow2";
 
 export interface DiskImage {
   readonly path: string;
-  readonly format: ImageFormat;
+  readonly format: ContainerFormat;
   /** Size of the guest disk in bytes. */
   readonly virtualSize: number;
   /** The guest disk. */
@@ -23,7 +23,7 @@ export interface DiskImage {
 }
 
 export interface OpenedContainer {
-  readonly format: ImageFormat;
+  readonly format: ContainerFormat;
   readonly virtualSize: number;
   readonly source: ByteSource;
   readonly qcow2?: Qcow2Info;
@@ -83,7 +83,7 @@ const REFUSED: readonly { at: number; magic: Buffer; message: string }[] = [
  * Decides the container from the first bytes of a file: "qcow2" or "raw". Throws an
  * ImageFormatError for formats it recognises but does not read.
  */
-export function detectContainer(head: Buffer, name: string): ImageFormat {
+export function detectContainer(head: Buffer, name: string): ContainerFormat {
   if (head.length === 0) throw new ImageFormatError(`${name} is empty`);
   if (head.subarray(0, 4).equals(QCOW2_MAGIC)) return "qcow2";
   for (const r of REFUSED) {

@@ -2,9 +2,9 @@
 export { crc32 } from "./crc32.js";
 export { formatGuid, readGptHeader } from "./gpt.js";
 export {
+  type ContainerFormat,
   type DiskImage,
   detectContainer,
-  type ImageFormat,
   type OpenedContainer,
   openContainer,
   openImage,

@@ -8,7 +8,7 @@ export interface RunCommandOptions {
   /** Each output line, already prefixed; default: stderr. */
   readonly onLine?: (line: string) => void;
   readonly prefix?: string;
-  /** Full output (stdout and stderr, unprefixed) goes here too. */
+  /** Full output (stdout and stderr, unprefixed, whole lines) goes here too. */
   readonly logFile?: string;
   /** Kill the command (and its process group) after this many milliseconds. */
   readonly timeoutMs?: number;
@@ -42,12 +42,12 @@ export function runCommand(
     const splitter = () => {
       let partial = "";
       return (chunk: Buffer, end = false) => {
-        log?.write(chunk);
         const text = partial + chunk.toString("utf8");
         const lines = text.split(/\r?\n/);
         partial = end ? "" : lines.pop()!;
         for (const line of lines) {
           if (end && line === "") continue;
+          log?.write(`${line}\n`);
           tail.push(line);
           if (tail.length > TAIL_LINES) tail.shift();
           emit(`${options.prefix ?? ""}${line}`);

@@ -1,0 +1,6 @@
+export type { LegContext, LegState, ProgressEvent, RunLegOptions, Step, StepResult } from "./context.js";
+export * from "./glob.js";
+export * from "./host.js";
+export * from "./manifest.js";
+export { type LegRunResult, runLeg, STEPS } from "./runner.js";
+export * from "./sha256.js";
