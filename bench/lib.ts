@@ -3,7 +3,7 @@
  * and print ratios: absolute times on shared machines mean little.
  */
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -71,4 +71,46 @@ export function report(name: string, figures: Record<string, string>, target: st
 
 export function isRoot(): boolean {
   return process.getuid?.() === 0;
+}
+
+/**
+ * Runs `go` while polling /proc for the bytes read (rchar) by the processes whose command line
+ * contains `arg` (GNU time itself excluded); returns the largest count seen.
+ */
+export async function withRchar(
+  arg: string,
+  go: () => Promise<Measurement>,
+): Promise<{ m: Measurement; rchar: number }> {
+  let rchar = 0;
+  const poll = setInterval(() => {
+    for (const pid of processesNaming(arg)) rchar = Math.max(rchar, readRchar(pid));
+  }, 20);
+  try {
+    return { m: await go(), rchar };
+  } finally {
+    clearInterval(poll);
+  }
+}
+
+function processesNaming(arg: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const argv = readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0");
+      if (argv.includes(arg) && !argv[0]!.endsWith("/time")) pids.push(Number(entry));
+    } catch {
+      // the process ended between listing and reading
+    }
+  }
+  return pids;
+}
+
+function readRchar(pid: number): number {
+  try {
+    const m = /^rchar: (\d+)$/m.exec(readFileSync(`/proc/${pid}/io`, "utf8"));
+    return m ? Number(m[1]) : 0;
+  } catch {
+    return 0;
+  }
 }

@@ -7,11 +7,11 @@
  */
 import { execFileSync } from "node:child_process";
 import { createCipheriv, randomBytes } from "node:crypto";
-import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeSync } from "node:fs";
+import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import S3rver from "s3rver";
-import { fmtMiB, fmtSeconds, type Measurement, MiB, measure, report } from "./lib.js";
+import { fmtMiB, fmtSeconds, type Measurement, MiB, measure, report, withRchar } from "./lib.js";
 
 const SIZE = Number(process.env.BENCH_UPLOAD_MIB ?? 2048) * MiB;
 const PART_MIB = 32;
@@ -126,41 +126,9 @@ async function main(): Promise<void> {
 }
 
 /** Runs one upload with the file's page cache dropped, polling the uploader's /proc/PID/io read count. */
-async function run(file: string, go: () => Promise<Measurement>): Promise<{ m: Measurement; rchar: number }> {
+function run(file: string, go: () => Promise<Measurement>): Promise<{ m: Measurement; rchar: number }> {
   execFileSync("dd", [`if=${file}`, "iflag=nocache", "count=0", "status=none"]);
-  let rchar = 0;
-  const poll = setInterval(() => {
-    for (const pid of uploaderPids(file)) rchar = Math.max(rchar, readRchar(pid));
-  }, 20);
-  try {
-    return { m: await go(), rchar };
-  } finally {
-    clearInterval(poll);
-  }
-}
-
-/** Processes whose command line names the file, other than GNU time itself. */
-function uploaderPids(file: string): number[] {
-  const pids: number[] = [];
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const argv = readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0");
-      if (argv.includes(file) && !argv[0]!.endsWith("/time")) pids.push(Number(entry));
-    } catch {
-      // the process ended between listing and reading
-    }
-  }
-  return pids;
-}
-
-function readRchar(pid: number): number {
-  try {
-    const m = /^rchar: (\d+)$/m.exec(readFileSync(`/proc/${pid}/io`, "utf8"));
-    return m ? Number(m[1]) : 0;
-  } catch {
-    return 0;
-  }
+  return withRchar(file, go);
 }
 
 /** Incompressible bytes, written in 16 MiB chunks (AES-CTR keystream). */

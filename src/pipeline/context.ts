@@ -57,6 +57,8 @@ export interface LegState {
   imagePath?: string;
   imageSize?: number;
   sha256?: string;
+  /** The image's mtime when it was hashed: unchanged, the hash still describes it. */
+  imageMtimeMs?: number;
   checksumPath?: string;
   verdict?: Verdict;
   packagesPath?: string;

@@ -280,6 +280,8 @@ function stateFrom(m: LegManifest): LegState {
   }
   const checksumFile = str(outputs("checksum").file);
   if (checksumFile) state.checksumPath = checksumFile;
+  const mtimeMs = outputs("checksum").mtimeMs;
+  if (typeof mtimeMs === "number") state.imageMtimeMs = mtimeMs;
   if (m.verdict) state.verdict = m.verdict;
   const packages = str(outputs("verify").packagesFile);
   if (packages) state.packagesPath = packages;

@@ -38,6 +38,14 @@ export interface PublishOptions {
   readonly tags?: Tags | undefined;
   /** Known SHA-256s by object name (hex), e.g. from the pipeline's checksum step. */
   readonly sha256sums?: Readonly<Record<string, string>> | undefined;
+  /**
+   * SHA-256s the caller computed itself, by object name, with the file's size and mtime at the time.
+   * A file that still has that size and mtime is taken to have that SHA-256, and a store that can copy
+   * without reading through us (file://) does not hash it again.
+   */
+  readonly hashedFiles?:
+    | Readonly<Record<string, { sha256: string; size: number; mtimeMs: number }>>
+    | undefined;
   /** Also read `FILE.sha256sum` beside each file when it exists (default true). */
   readonly useSidecarChecksums?: boolean | undefined;
   readonly onProgress?: ((progress: PublishProgress) => void) | undefined;
@@ -91,12 +99,17 @@ export async function publishFiles(
   // Open every file and read every .sha256sum first: a missing file is bad input, found before any upload.
   const opened: LocalFile[] = [];
   const expected: (string | undefined)[] = [];
+  const trusted: boolean[] = [];
   try {
     for (const item of planned) {
       const file = await LocalFile.open(item.file.path);
       opened.push(file);
+      const hashed = options.hashedFiles?.[item.name];
+      const same = hashed !== undefined && hashed.size === file.size && hashed.mtimeMs === file.mtimeMs;
+      trusted.push(same);
       expected.push(
-        options.sha256sums?.[item.name] ??
+        (same ? hashed.sha256 : undefined) ??
+          options.sha256sums?.[item.name] ??
           (options.useSidecarChecksums === false
             ? undefined
             : await readSidecarSha256(item.file.path, item.name)),
@@ -113,7 +126,7 @@ export async function publishFiles(
     for (const [i, item] of planned.entries()) {
       const file = opened[i]!;
       try {
-        results.push(await publishOne(store, item, file, expected[i], tags, options));
+        results.push(await publishOne(store, item, file, expected[i], trusted[i]!, tags, options));
       } catch (e) {
         const message = oneLine(e);
         results.push(resultOf(item, store, file.size, "", "failed", {}, file.bytesRead, message));
@@ -137,6 +150,7 @@ async function publishOne(
   item: Planned,
   file: LocalFile,
   expectedSha256: string | undefined,
+  trusted: boolean,
   tags: Tags,
   options: PublishOptions,
 ): Promise<PublishObjectResult> {
@@ -173,6 +187,7 @@ async function publishOne(
     key: item.key,
     file,
     expectedSha256: sha256,
+    trusted: trusted && sha256 === expectedSha256,
     onBytes: (n) => {
       sent += n;
       progress("uploading", sent);

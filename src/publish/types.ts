@@ -19,6 +19,11 @@ export interface PutRequest {
   readonly file: LocalFile;
   /** The SHA-256 the file must have (from its .sha256sum); the object is not committed when it differs. */
   readonly expectedSha256?: string | undefined;
+  /**
+   * expectedSha256 was computed by the caller from this very file (same size and mtime): a store
+   * that copies without reading the bytes itself (file://) may skip hashing them again.
+   */
+  readonly trusted?: boolean | undefined;
   /** Called with the number of bytes just sent (or written). */
   readonly onBytes?: ((bytes: number) => void) | undefined;
   readonly signal?: AbortSignal | undefined;

@@ -8,6 +8,7 @@ import {
   mkdirSync,
   readdirSync,
   readFileSync,
+  statSync,
   truncateSync,
   writeFileSync,
 } from "node:fs";
@@ -135,5 +136,36 @@ describe("file:// store", () => {
     expect(store.url).toBe(pathToFileURL(join(work.dir, "rel")).href);
     await expect(openStore("file://", {})).rejects.toThrow(UsageError);
     await expect(openStore("ftp://host/x", {})).rejects.toThrow(/unsupported store/);
+  });
+
+  it("copies a file whose SHA-256 the caller already computed without hashing it again, but only while unchanged", async () => {
+    const { name, files } = leg("hashed");
+    const image = files[0]!.path;
+    const real = sha256sumOf(image);
+    const st = statSync(image);
+    const root = join(work.dir, "hashed", "bucket");
+    const prefix = "images/10/10.1/oci/20260220143000";
+    const hashed = { [name]: { sha256: real, size: st.size, mtimeMs: st.mtimeMs } };
+    let result = await publishFiles(new FileStore(root), [files[0]!], {
+      prefix,
+      hashedFiles: hashed,
+      useSidecarChecksums: false,
+    });
+    const object = join(root, prefix, name);
+    expect(sha256sumOf(object)).toBe(real);
+    // The kernel copied it: our reader read none of its bytes.
+    expect(result.objects[0]).toMatchObject({ status: "uploaded", sha256: real, bytesRead: 0 });
+    expect(JSON.parse(readFileSync(`${object}.meta.json`, "utf8"))).toEqual({ size: st.size, sha256: real });
+
+    // Rewritten since it was hashed (same size, new mtime): the recorded hash is not trusted.
+    writeBytes(image, bytesFor("hashed-again", st.size));
+    const now = sha256sumOf(image);
+    result = await publishFiles(new FileStore(join(work.dir, "hashed", "bucket2")), [files[0]!], {
+      prefix,
+      hashedFiles: hashed,
+      useSidecarChecksums: false,
+    });
+    expect(result.objects[0]).toMatchObject({ status: "uploaded", sha256: now });
+    expect(result.objects[0]!.bytesRead).toBeGreaterThanOrEqual(st.size);
   });
 });

@@ -58,7 +58,10 @@ export const publish: Step = {
       const result = await publishFiles(store, filesOf(ctx), {
         prefix,
         tags: options.tags ?? DEFAULT_TAGS,
-        sha256sums: state.sha256 ? { [imageName]: state.sha256 } : undefined,
+        hashedFiles:
+          state.sha256 && state.imageMtimeMs !== undefined
+            ? { [imageName]: { sha256: state.sha256, size: state.imageSize!, mtimeMs: state.imageMtimeMs } }
+            : undefined,
         onProgress: (p) => {
           if (p.phase === "done")
             ctx.log(`${p.status === "skipped" ? "skipped (identical object exists)" : p.status}: ${p.key}`);
