@@ -41,7 +41,7 @@ export class FileStore implements ObjectStore {
 
   async check(): Promise<void> {
     try {
-      await mkdir(this.root, { recursive: true });
+      await makeDirs(this.root);
     } catch (e) {
       throw new UsageError(
         `cannot create store directory ${this.root}: ${(e as NodeJS.ErrnoException).code}`,
@@ -78,7 +78,7 @@ export class FileStore implements ObjectStore {
     const { key, file } = request;
     const final = this.pathOf(key);
     const dir = dirname(final);
-    await mkdir(dir, { recursive: true });
+    await makeDirs(dir);
     await removeStalePartials(dir, basename(final));
     if (request.trusted && request.expectedSha256) {
       // The kernel copies (copy_file_range); the size and mtime checks stand in for a second hash.
@@ -134,6 +134,27 @@ export class FileStore implements ObjectStore {
   }
 
   async close(): Promise<void> {}
+}
+
+/**
+ * `mkdir -p`, one component at a time: Node 20's recursive mkdir never returns on paths where
+ * mkdir(2) answers ENOENT under an existing parent (e.g. inside /proc).
+ */
+async function makeDirs(dir: string): Promise<void> {
+  const parent = dirname(dir);
+  try {
+    await mkdir(dir);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "EEXIST") return;
+    if (code !== "ENOENT" || parent === dir) throw e;
+    await makeDirs(parent);
+    try {
+      await mkdir(dir);
+    } catch (again) {
+      if ((again as NodeJS.ErrnoException).code !== "EEXIST") throw again;
+    }
+  }
 }
 
 async function head(path: string): Promise<boolean> {

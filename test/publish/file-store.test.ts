@@ -168,4 +168,11 @@ describe("file:// store", () => {
     expect(result.objects[0]).toMatchObject({ status: "uploaded", sha256: now });
     expect(result.objects[0]!.bytesRead).toBeGreaterThanOrEqual(st.size);
   });
+
+  it("a directory that cannot be created is a one-line error, not a hang (Node's recursive mkdir spins under /proc)", async () => {
+    const store = await openStore("file:///proc/cloud-images-no-such-dir/a/b");
+    await expect(store.check()).rejects.toThrow(
+      /cannot create store directory \/proc\/cloud-images-no-such-dir\/a\/b: ENOENT/,
+    );
+  }, 10_000);
 });
