@@ -3,6 +3,7 @@ export * from "./catalog/index.js";
 export * from "./ci/index.js";
 export * from "./disk/index.js";
 export * from "./errors.js";
+export * from "./files.js";
 export * from "./fs/index.js";
 export * from "./inspect/index.js";
 export * from "./notify/index.js";

@@ -31,7 +31,6 @@ export {
   packageNamesText,
   packageNevraText,
   sortPackages,
-  writeFileAtomic,
 } from "./package-list.js";
 export { type LoadedPackageList, loadPackageList, type PackageListKind } from "./package-source.js";
 export { type PurlContext, packagePurl } from "./purl.js";

@@ -32,16 +32,3 @@ export function sortPackages(packages: readonly InstalledPackage[]): InstalledPa
 export function defaultPackagesFile(imagePath: string): string {
   return `${imagePath}.txt`;
 }
-
-/** Writes a file through a temporary name in the same directory and a rename, so readers never see half. */
-export async function writeFileAtomic(path: string, data: string | Buffer): Promise<void> {
-  const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString("hex")}.tmp`);
-  try {
-    await writeFile(tmp, data, { flag: "wx" });
-    await rename(tmp, path);
-  } catch (e) {
-    await rm(tmp, { force: true });
-    const code = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
-    throw new CloudImagesError(`cannot write ${path}: ${code}`, { cause: e });
-  }
-}

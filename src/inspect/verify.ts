@@ -5,6 +5,7 @@
  * or, for parity with the seed, through qemu-nbd and a kernel mount.
  */
 import { CloudImagesError, UsageError } from "../errors.js";
+import { writeFileAtomic } from "../files.js";
 import { resolve } from "../resolve/resolve.js";
 import { type InstalledPackage, nevra } from "../rpm/package.js";
 import {
@@ -18,7 +19,7 @@ import {
   runChecks,
   type VerifyExpectations,
 } from "./checks.js";
-import { defaultPackagesFile, packageNamesText, writeFileAtomic } from "./package-list.js";
+import { defaultPackagesFile, packageNamesText } from "./package-list.js";
 import { type OpenedRoot, openImageRoot } from "./root.js";
 import { readImagePackages } from "./rpmdb.js";
 import type { CheckResult, Verdict } from "./verdict.js";

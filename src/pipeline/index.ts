@@ -3,4 +3,3 @@ export * from "./glob.js";
 export * from "./host.js";
 export * from "./manifest.js";
 export { type LegRunResult, runLeg, STEPS } from "./runner.js";
-export * from "./sha256.js";

@@ -10,11 +10,12 @@ import pkg from "../../package.json" with { type: "json" };
 import type { Leg } from "../catalog/catalog.js";
 import { requireLeg } from "../catalog/validate.js";
 import { CloudImagesError, StepFailedError, UsageError } from "../errors.js";
+import { sha256File, writeFileAtomic } from "../files.js";
 import { validateWebhookUrl } from "../notify/mattermost.js";
 import { openStore } from "../publish/open-store.js";
 import { parseTimeStamp, stampsFor } from "../resolve/stamp.js";
 import type { LegContext, LegState, RunLegOptions, Step } from "./context.js";
-import { sidecar, writeFileAtomic } from "./files.js";
+import { sidecar } from "./files.js";
 import { exists } from "./host.js";
 import {
   type LegManifest,
@@ -24,7 +25,6 @@ import {
   type StepRecord,
 } from "./manifest.js";
 import { outputDirOf } from "./packer.js";
-import { sha256File } from "./sha256.js";
 import { build } from "./steps/build.js";
 import { checksum } from "./steps/checksum.js";
 import { locate } from "./steps/locate.js";

@@ -229,7 +229,11 @@ describe("checks on hand-made observations", () => {
     const same = { ...base, buildStamp: { ok: true as const, value: "20260220143000\n" } };
     expect(stamp(same)).toMatchObject({ status: "pass", found: "20260220143000" });
     const other = { ...base, buildStamp: { ok: true as const, value: "20250101000000\n" } };
-    expect(stamp(other)).toMatchObject({ status: "fail", found: "20250101000000", expected: "20260220143000" });
+    expect(stamp(other)).toMatchObject({
+      status: "fail",
+      found: "20250101000000",
+      expected: "20260220143000",
+    });
   });
 
   it("a release package missing from the database fails", () => {

@@ -3,6 +3,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { sha256File } from "../../src/files.js";
 import { expandMask } from "../../src/pipeline/glob.js";
 import {
   detectRunnerOs,
@@ -11,7 +12,7 @@ import {
   packerVarsFor,
 } from "../../src/pipeline/host.js";
 import { runCommand } from "../../src/pipeline/process.js";
-import { sha256File, sha256sumLine } from "../../src/pipeline/sha256.js";
+import { formatSha256sumLine } from "../../src/publish/sha256sum.js";
 
 const dir = mkdtempSync(join(tmpdir(), "pipeline-units-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -143,6 +144,6 @@ describe("checksums", () => {
       cwd: dir,
       encoding: "utf8",
     });
-    expect(sha256sumLine(hex, file)).toBe(coreutils);
+    expect(formatSha256sumLine(hex, "AlmaLinux-9-GenericCloud-9.6-20260220.x86_64.qcow2")).toBe(coreutils);
   });
 });

@@ -1,7 +1,7 @@
 /** The demo's base disk: an AlmaLinux 9.6 x86_64-like qcow2 from the project's image generator. */
-import { createHash } from "node:crypto";
-import { copyFileSync, createReadStream, renameSync, rmSync } from "node:fs";
+import { copyFileSync, renameSync, rmSync } from "node:fs";
 import { type BuiltImage, buildImage, type ImageSpec } from "../../../imagegen/index.js";
+import { sha256File } from "../../../src/files.js";
 
 /** GPT in the AlmaLinux x86_64 layout (p4 = XFS root); 3G leaves ~1.7 GiB for the root after p1-p3. */
 export const DEMO_BASE_SPEC: ImageSpec = {
@@ -19,16 +19,6 @@ export interface DemoBase {
   /** Hex SHA-256 of that copy (Packer's iso_checksum). */
   sha256: string;
   image: BuiltImage;
-}
-
-export function sha256File(path: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const hash = createHash("sha256");
-    createReadStream(path)
-      .on("data", (d) => hash.update(d))
-      .on("error", reject)
-      .on("end", () => resolve(hash.digest("hex")));
-  });
 }
 
 /**

@@ -1,20 +1,12 @@
-import { createHash } from "node:crypto";
-import { createReadStream } from "node:fs";
 import { basename } from "node:path";
 import { type Command, Option } from "commander";
 import { CloudImagesError } from "../../errors.js";
+import { sha256File, writeFileAtomic } from "../../files.js";
 import { parseOsRelease } from "../../inspect/os-release.js";
-import { writeFileAtomic } from "../../inspect/package-list.js";
 import { openImageRoot } from "../../inspect/root.js";
 import { readImagePackages } from "../../inspect/rpmdb.js";
 import { parsePartitionOption } from "../image-arg.js";
 import { action } from "../util.js";
-
-async function sha256File(path: string): Promise<string> {
-  const hash = createHash("sha256");
-  for await (const chunk of createReadStream(path, { highWaterMark: 4 << 20 })) hash.update(chunk as Buffer);
-  return hash.digest("hex");
-}
 
 export function register(program: Command): void {
   program

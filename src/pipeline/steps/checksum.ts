@@ -1,9 +1,10 @@
 /** checksum: streaming SHA-256 of the image, written as NAME.sha256sum in coreutils format. */
 import { stat } from "node:fs/promises";
 import { basename } from "node:path";
+import { sha256File, writeFileAtomic } from "../../files.js";
+import { formatSha256sumLine } from "../../publish/sha256sum.js";
 import type { Step } from "../context.js";
-import { sidecar, writeFileAtomic } from "../files.js";
-import { sha256File, sha256sumLine } from "../sha256.js";
+import { sidecar } from "../files.js";
 
 export const checksum: Step = {
   name: "checksum",
@@ -17,7 +18,7 @@ export const checksum: Step = {
       ctx.progress({ name, phase: "hashing", bytesDone, bytesTotal: total }),
     );
     const file = sidecar.checksum(image);
-    await writeFileAtomic(file, sha256sumLine(sha256, image));
+    await writeFileAtomic(file, formatSha256sumLine(sha256, name));
     ctx.state.sha256 = sha256;
     ctx.state.imageMtimeMs = before.mtimeMs;
     ctx.state.checksumPath = file;

@@ -4,11 +4,12 @@
  * report step run, but the leg fails and nothing is published.
  */
 import { basename } from "node:path";
+import { writeFileAtomic } from "../../files.js";
 import { buildSbom, sbomJson } from "../../inspect/sbom.js";
 import { verifyImage } from "../../inspect/verify.js";
 import type { InstalledPackage } from "../../rpm/package.js";
 import type { Step } from "../context.js";
-import { sidecar, writeFileAtomic } from "../files.js";
+import { sidecar } from "../files.js";
 
 export const verify: Step = {
   name: "verify",
