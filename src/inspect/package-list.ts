@@ -2,10 +2,6 @@
  * Installed-package lists as files: the seed's name list (`rpm -qa --queryformat '%{NAME}\n' | sort`
  * in the C locale), NEVRA lines, and JSON package records; written atomically.
  */
-import { randomBytes } from "node:crypto";
-import { rename, rm, writeFile } from "node:fs/promises";
-import { basename, dirname, join } from "node:path";
-import { CloudImagesError } from "../errors.js";
 import { compareC, type InstalledPackage, nevra } from "../rpm/package.js";
 
 /** The seed's list: one name a line, byte order, duplicates kept, a trailing newline (empty: ""). */
