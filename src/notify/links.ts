@@ -28,19 +28,22 @@ export function legLinks(
   const hasArtifacts = Object.keys(artifactUrls).length > 0;
   if (!published || published.kind === "none") {
     if (!hasArtifacts || !imageName) return { kind: "none" };
-    const at = (name: string): Link | undefined =>
-      artifactUrls[name] ? { name, url: artifactUrls[name] } : undefined;
+    // Keyed by file name, or by role (`image=URL`, as the shared action passes them).
+    const at = (role: string, name: string): Link | undefined => {
+      const url = artifactUrls[name] ?? artifactUrls[role];
+      return url ? { name, url } : undefined;
+    };
     return {
       kind: "artifact",
-      image: at(imageName),
-      checksum: at(`${imageName}.sha256sum`),
-      packages: at(`${imageName}.txt`),
+      image: at("image", imageName),
+      checksum: at("checksum", `${imageName}.sha256sum`),
+      packages: at("packages", `${imageName}.txt`),
     };
   }
   const pick = (role: "image" | "checksum" | "packages"): Link | undefined => {
     const object = published.objects.find((o) => o.role === role);
     if (!object) return undefined;
-    const url = artifactUrls[object.name] ?? object.url;
+    const url = artifactUrls[object.name] ?? artifactUrls[role] ?? object.url;
     return url ? { name: object.name, url } : undefined;
   };
   return {

@@ -35,7 +35,7 @@ export interface RunLegOptions {
   /** Write an SBOM (CycloneDX) beside the image and publish it. */
   readonly sbom?: boolean | undefined;
   readonly env?: NodeJS.ProcessEnv | undefined;
-  /** Progress and log lines (default: stderr). */
+  /** Progress and log lines (default: dropped; the CLI prints them on stderr). */
   readonly log?: ((line: string) => void) | undefined;
   /** Progress of long reads and uploads (the CLI draws it on a TTY). */
   readonly onProgress?: ((p: ProgressEvent) => void) | undefined;

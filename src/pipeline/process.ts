@@ -5,7 +5,7 @@ import { createWriteStream } from "node:fs";
 export interface RunCommandOptions {
   readonly cwd: string;
   readonly env?: NodeJS.ProcessEnv;
-  /** Each output line, already prefixed; default: stderr. */
+  /** Each output line, already prefixed (default: dropped). */
   readonly onLine?: (line: string) => void;
   readonly prefix?: string;
   /** Full output (stdout and stderr, unprefixed, whole lines) goes here too. */
@@ -38,7 +38,7 @@ export function runCommand(
       detached: true, // its own process group, so a timeout kills QEMU too
     });
     const tail: string[] = [];
-    const emit = options.onLine ?? ((line: string) => process.stderr.write(`${line}\n`));
+    const emit = options.onLine ?? (() => {});
     const splitter = () => {
       let partial = "";
       return (chunk: Buffer, end = false) => {

@@ -4,19 +4,21 @@
  * the recorded outputs of the earlier ones after checking the image still matches them; `to` stops
  * after a step; `dryRun` prints the commands and keys without running anything.
  */
-import { readFile, rm } from "node:fs/promises";
+import { readFile, rm, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import pkg from "../../package.json" with { type: "json" };
-import type { Leg } from "../catalog/catalog.js";
+import { type Leg, parseVariant } from "../catalog/catalog.js";
 import { requireLeg } from "../catalog/validate.js";
 import { CloudImagesError, StepFailedError, UsageError } from "../errors.js";
 import { sha256File, writeFileAtomic } from "../files.js";
 import { validateWebhookUrl } from "../notify/mattermost.js";
 import { openStore } from "../publish/open-store.js";
+import { requireRelease, resolveLeg } from "../resolve/resolve.js";
 import { parseTimeStamp, stampsFor } from "../resolve/stamp.js";
 import type { LegContext, LegState, RunLegOptions, Step } from "./context.js";
 import { sidecar } from "./files.js";
-import { exists } from "./host.js";
+import { expandMask } from "./glob.js";
+import { detectRunnerOs, exists, packerVarsFor } from "./host.js";
 import {
   type LegManifest,
   legManifestSchema,
@@ -24,7 +26,7 @@ import {
   type StepName,
   type StepRecord,
 } from "./manifest.js";
-import { outputDirOf } from "./packer.js";
+import { outputDirOf, packerBuildArgs } from "./packer.js";
 import { build } from "./steps/build.js";
 import { checksum } from "./steps/checksum.js";
 import { locate } from "./steps/locate.js";
@@ -55,7 +57,7 @@ export async function runLeg(given: RunLegOptions): Promise<LegRunResult> {
   const options = { ...given, templatesDir: resolve(given.templatesDir) };
   const env = options.env ?? process.env;
   await validateOptions(options, env);
-  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const log = options.log ?? (() => {});
   // Building needs prepare's Packer arguments, so --from build runs prepare too.
   const from = options.from === undefined || options.from === "build" ? "prepare" : options.from;
   const to = options.to ?? "report";
@@ -86,8 +88,6 @@ export async function runLeg(given: RunLegOptions): Promise<LegRunResult> {
       };
   if (previous && options.release !== undefined && options.release !== previous.resolved.release) {
     // Resuming with corrected expectations (e.g. a verify that failed on the release): new names, same stamp.
-    const { requireRelease, resolveLeg } = await import("../resolve/resolve.js");
-    const { parseVariant } = await import("../catalog/catalog.js");
     const release = requireRelease(parseVariant(leg.variant)!.version, options.release);
     manifest.resolved = resolveLeg(leg, release, previous.timeStamp);
   }
@@ -106,8 +106,6 @@ export async function runLeg(given: RunLegOptions): Promise<LegRunResult> {
   if (options.dryRun) {
     if (!previous) await resolveForRun(ctx);
     if (!ctx.state.packerArgs) {
-      const { packerBuildArgs } = await import("./packer.js");
-      const { detectRunnerOs, packerVarsFor } = await import("./host.js");
       ctx.state.packerArgs = packerBuildArgs(
         ctx.state.resolved!,
         packerVarsFor(await detectRunnerOs(), leg.arch),
@@ -225,8 +223,6 @@ function earlyManifestPath(templatesDir: string, manifest: LegManifest): string 
 
 /** The manifest of an earlier run of this leg: beside its image, or beside the output directory. */
 async function loadPrevious(options: RunLegOptions, leg: Leg): Promise<LegManifest> {
-  const { expandMask } = await import("./glob.js");
-  const { resolveLeg } = await import("../resolve/resolve.js");
   // The mask does not depend on the release or time stamp.
   const { outputMask } = resolveLeg(
     leg,
@@ -296,7 +292,6 @@ function stateFrom(m: LegManifest): LegState {
 async function checkImageUnchanged(ctx: LegContext, from: StepName): Promise<void> {
   const { state } = ctx;
   if (index(from) <= index("locate") || !state.imagePath) return;
-  const { stat } = await import("node:fs/promises");
   let size: number;
   try {
     size = (await stat(state.imagePath)).size;

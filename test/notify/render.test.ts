@@ -88,6 +88,18 @@ describe("one leg", () => {
     expect(renderMattermostText(m, { links })).toBe(expected("opennebula-artifacts-mattermost.md"));
   });
 
+  it("takes artifact links by role too (image=URL, as the shared action passes them)", async () => {
+    const m = await readLegManifest(`${DATA}opennebula-10-v2-artifacts.manifest.json`);
+    const base = "https://github.com/AlmaLinux/cloud-images/actions/runs/1/artifacts";
+    const byRole = legLinks(m, { image: `${base}/101`, checksum: `${base}/102` });
+    const byName = legLinks(m, {
+      [m.image!.name]: `${base}/101`,
+      [`${m.image!.name}.sha256sum`]: `${base}/102`,
+    });
+    expect(byRole).toEqual(byName);
+    expect(byRole.image).toEqual({ name: m.image!.name, url: `${base}/101` });
+  });
+
   it.each([
     [{ offline: "passed" }, "Tests (offline) passed ✅"],
     [{ offline: "failed" }, "Tests (offline) failed ❌"],
