@@ -65,14 +65,18 @@ export async function findExecutable(
   return undefined;
 }
 
-/** `packer version` → "1.6.6"; undefined when it cannot be run. */
-export async function packerVersion(packer: string): Promise<string | undefined> {
+/** The first x.y.z a tool prints for `args` (`packer version`, `qemu-system-x86_64 --version`). */
+export async function toolVersion(tool: string, args: readonly string[]): Promise<string | undefined> {
   try {
-    const { stdout } = await execFileAsync(packer, ["version"], { timeout: 30_000 });
-    return /v?(\d+\.\d+\.\d+)/.exec(stdout)?.[1];
+    const { stdout } = await execFileAsync(tool, args, { timeout: 30_000 });
+    return /(\d+\.\d+\.\d+)/.exec(stdout)?.[1];
   } catch {
     return undefined;
   }
+}
+
+export function packerVersion(packer: string): Promise<string | undefined> {
+  return toolVersion(packer, ["version"]);
 }
 
 /** `packer init` exists from Packer 1.7.0 on. */

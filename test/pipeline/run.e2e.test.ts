@@ -80,6 +80,11 @@ describe.skipIf(skip !== null)("cloud-images run: the demo leg", () => {
     expect(m.tests.offline).toBe("passed");
     expect(m.verdict?.passed).toBe(true);
     expect(m.tools.packer).toMatch(/^\d+\.\d+\.\d+$/);
+    expect(m.tools.qemu).toBe(
+      /version (\d+\.\d+\.\d+)/.exec(
+        execFileSync("qemu-system-x86_64", ["--version"], { encoding: "utf8" }),
+      )?.[1],
+    );
 
     // The checksum file is what coreutils computes, in its format.
     const sum = execFileSync("sha256sum", [IMAGE], { cwd: join(dir, OUT), encoding: "utf8" });

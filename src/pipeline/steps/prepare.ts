@@ -18,6 +18,7 @@ import {
   packerSupportsInit,
   packerVarsFor,
   packerVersion,
+  toolVersion,
 } from "../host.js";
 import { outputDirOf, packerBuildArgs } from "../packer.js";
 
@@ -69,6 +70,7 @@ export const prepare: Step = {
     const qemu = vars.qemu_binary!;
     if (!(await exists(qemu)))
       throw new StepFailedError("prepare", `${qemu} not found: ${INSTALL_HINT.qemu(qemu)}`);
+    ctx.manifest.tools.qemu = (await toolVersion(qemu, ["--version"])) ?? "unknown";
     for (const firmware of [vars.ovmf_code, vars.ovmf_vars]) {
       if (firmware && !(await exists(firmware)))
         ctx.warn(`${firmware} not found (UEFI builds need it: apt-get install ovmf)`);
