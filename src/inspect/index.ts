@@ -52,6 +52,7 @@ export {
   sbomJson,
   sourceDateEpoch,
 } from "./sbom.js";
+export { type ImageSbomOptions, sbomForImage } from "./sbom-image.js";
 export { classifyLicense, isSpdxExpression, type LicenseClass } from "./spdx-license.js";
 export type { CheckResult, CheckStatus, Verdict } from "./verdict.js";
 export {

@@ -1,10 +1,5 @@
-import { basename } from "node:path";
 import { type Command, Option } from "commander";
-import { CloudImagesError } from "../../errors.js";
-import { sha256File, writeFileAtomic } from "../../files.js";
-import { parseOsRelease } from "../../inspect/os-release.js";
-import { openImageRoot } from "../../inspect/root.js";
-import { readImagePackages } from "../../inspect/rpmdb.js";
+import { writeFileAtomic } from "../../files.js";
 import { parsePartitionOption } from "../image-arg.js";
 import { action } from "../util.js";
 
@@ -33,32 +28,9 @@ export function register(program: Command): void {
           opts: { format: "cyclonedx" | "spdx"; out?: string; hash?: boolean; partition?: string },
         ) => {
           const partition = parsePartitionOption(opts.partition);
-          const { buildSbom, sbomJson, sourceDateEpoch } = await import("../../inspect/sbom.js");
-          sourceDateEpoch(); // a malformed value is bad input: refuse it before any work
-          const root = await openImageRoot(image, partition !== undefined ? { partition } : {});
-          let osRelease: Record<string, string> = {};
-          let packages: Awaited<ReturnType<typeof readImagePackages>>["packages"];
-          try {
-            packages = (await readImagePackages(root)).packages;
-            try {
-              osRelease = parseOsRelease((await root.paths.readFile("/etc/os-release", 1 << 20)).toString());
-            } catch (e) {
-              if (!(e instanceof CloudImagesError)) throw e;
-            }
-          } finally {
-            await root.close();
-          }
-          const doc = buildSbom(
-            packages,
-            {
-              name: basename(image),
-              release: osRelease.VERSION_ID,
-              distroId: osRelease.ID,
-              prettyName: osRelease.PRETTY_NAME,
-              imageSha256: opts.hash ? await sha256File(image) : undefined,
-            },
-            opts.format,
-          );
+          const { sbomForImage } = await import("../../inspect/sbom-image.js");
+          const { sbomJson } = await import("../../inspect/sbom.js");
+          const doc = await sbomForImage(image, opts.format, { partition, hash: opts.hash });
           if (opts.out) await writeFileAtomic(opts.out, sbomJson(doc));
           else process.stdout.write(sbomJson(doc));
           return 0;
