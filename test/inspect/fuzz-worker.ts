@@ -1,10 +1,12 @@
 // Runs the image-level rpmdb fuzz cases for fuzz.test.ts in a worker thread (bundled by the test with
 // esbuild), so a hang can be cut off from outside. Each case writes a mutated copy of the database
 // file into its blocks inside the image, then verifies the image; a heartbeat names every case.
+
 import { closeSync, openSync, writeSync } from "node:fs";
 import { parentPort, workerData } from "node:worker_threads";
 import { isCloudImagesError } from "../../src/errors.js";
 import { verifyImage } from "../../src/inspect/verify.js";
+import type { FuzzPhaseSummary, FuzzWorkerMessage } from "../helpers/fuzz-worker.js";
 import { mutateMany, type Region, randInt, rng } from "../helpers/mutate.js";
 
 export interface FuzzImage {
@@ -19,18 +21,11 @@ export interface FuzzImage {
   budgetMs: number;
 }
 
-export interface FuzzSummary {
+export interface FuzzSummary extends FuzzPhaseSummary {
   name: string;
-  iterations: number;
-  outcomes: Record<string, number>;
-  slowest: { ms: number; description: string };
-  crashes: string[];
 }
 
-export type FuzzMessage =
-  | { type: "case"; name: string; seed: number }
-  | { type: "summary"; summary: FuzzSummary }
-  | { type: "done" };
+type FuzzMessage = FuzzWorkerMessage<FuzzSummary>;
 
 const { images, seed0 } = workerData as { images: FuzzImage[]; seed0: number };
 
@@ -64,7 +59,7 @@ for (const img of images) {
   const end = Date.now() + img.budgetMs;
   while (Date.now() < end) {
     seed++;
-    parentPort!.postMessage({ type: "case", name: img.name, seed } satisfies FuzzMessage);
+    parentPort!.postMessage({ type: "case", label: `${img.name} seed ${seed}` } satisfies FuzzMessage);
     const r = rng(seed);
     const m = mutateMany(original, r, img.regions, randInt(r, 1, 4));
     writeInto(img.disk, img.ranges, m.data);

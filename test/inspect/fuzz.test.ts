@@ -7,12 +7,12 @@
 import { mkdirSync, mkdtempSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { Worker } from "node:worker_threads";
 import { build } from "esbuild";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { REPO_ROOT } from "../helpers/cli.js";
+import { runFuzzWorker } from "../helpers/fuzz-worker.js";
 import type { Region } from "../helpers/mutate.js";
-import type { FuzzImage, FuzzMessage, FuzzSummary } from "./fuzz-worker.js";
+import type { FuzzImage, FuzzSummary } from "./fuzz-worker.js";
 import { copyRaw, ext4FileBlocks, image, removeDir, tempDir } from "./images.js";
 
 const WATCHDOG_MS = 20_000;
@@ -80,41 +80,11 @@ afterAll(() => {
 
 it("mutated rpm databases inside an image: a verdict or a typed error, no hang", async () => {
   // the database file's blocks hold exactly the file (checked above), so the mutations land in it
-  const worker = new Worker(workerFile, {
-    workerData: { images, seed0: 7_000_000 },
-    resourceLimits: { maxOldGenerationSizeMb: 1024 },
-  });
-  const summaries: FuzzSummary[] = [];
-  try {
-    await new Promise<void>((resolve, reject) => {
-      let current = "start";
-      let timer = setTimeout(() => {}, 0);
-      const arm = () => {
-        clearTimeout(timer);
-        timer = setTimeout(
-          () => reject(new Error(`no progress for ${WATCHDOG_MS} ms in case ${current}`)),
-          WATCHDOG_MS,
-        );
-      };
-      arm();
-      worker.on("message", (m: FuzzMessage) => {
-        if (m.type === "case") current = `${m.name} seed ${m.seed}`;
-        else if (m.type === "summary") summaries.push(m.summary);
-        else {
-          clearTimeout(timer);
-          resolve();
-          return;
-        }
-        arm();
-      });
-      worker.on("error", (e) => {
-        clearTimeout(timer);
-        reject(new Error(`the worker died in case ${current}: ${e.message}`));
-      });
-    });
-  } finally {
-    await worker.terminate();
-  }
+  const summaries = await runFuzzWorker<FuzzSummary>(
+    workerFile,
+    { images, seed0: 7_000_000 },
+    { watchdogMs: WATCHDOG_MS, maxOldGenerationSizeMb: 1024 },
+  );
   for (const s of summaries) {
     console.log(
       `verify fuzz ${s.name}: ${s.iterations} iterations, outcomes ${JSON.stringify(s.outcomes)}, ` +

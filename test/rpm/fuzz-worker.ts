@@ -1,6 +1,7 @@
 // Runs the rpm fuzz cases for fuzz.test.ts in a worker thread (bundled by the test with esbuild), so a
 // hang can be cut off from outside. Each phase runs for its time budget; before each case the worker
 // posts a heartbeat naming it, and at the end of a phase a summary.
+
 import { parentPort, workerData } from "node:worker_threads";
 import { isCloudImagesError, RpmFormatError } from "../../src/errors.js";
 import {
@@ -13,6 +14,7 @@ import {
   readNdb,
   verifyHeaderDigest,
 } from "../../src/rpm/index.js";
+import type { FuzzPhaseSummary, FuzzWorkerMessage } from "../helpers/fuzz-worker.js";
 import { mutateMany, type Region, randInt, rng } from "../helpers/mutate.js";
 
 export type FuzzKind = "header" | "bdb" | "ndb";
@@ -24,18 +26,11 @@ export interface FuzzFixture {
   regions: Region[];
 }
 
-export interface PhaseSummary {
+export interface PhaseSummary extends FuzzPhaseSummary {
   kind: FuzzKind;
-  iterations: number;
-  outcomes: Record<string, number>;
-  slowest: { ms: number; description: string };
-  crashes: string[];
 }
 
-export type WorkerMessage =
-  | { type: "case"; kind: FuzzKind; seed: number }
-  | { type: "phase"; summary: PhaseSummary }
-  | { type: "done" };
+type WorkerMessage = FuzzWorkerMessage<PhaseSummary>;
 
 const { fixtures, budgets, seed0 } = workerData as {
   fixtures: FuzzFixture[];
@@ -87,7 +82,7 @@ for (const kind of ["header", "bdb", "ndb"] as const) {
   const end = Date.now() + budgets[kind];
   while (Date.now() < end) {
     seed++;
-    parentPort!.postMessage({ type: "case", kind, seed } satisfies WorkerMessage);
+    parentPort!.postMessage({ type: "case", label: `${kind} seed ${seed}` } satisfies WorkerMessage);
     const r = rng(seed);
     const f = mine[randInt(r, 0, mine.length)]!;
     const m = mutateMany(Buffer.from(f.data), r, f.regions, randInt(r, 1, 4));
@@ -108,6 +103,6 @@ for (const kind of ["header", "bdb", "ndb"] as const) {
     summary.outcomes[outcome] = (summary.outcomes[outcome] ?? 0) + 1;
     if (ms > summary.slowest.ms) summary.slowest = { ms, description };
   }
-  parentPort!.postMessage({ type: "phase", summary } satisfies WorkerMessage);
+  parentPort!.postMessage({ type: "summary", summary } satisfies WorkerMessage);
 }
 parentPort!.postMessage({ type: "done" } satisfies WorkerMessage);

@@ -8,13 +8,13 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { Worker } from "node:worker_threads";
 import { build } from "esbuild";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { parseHeader, verifyHeaderDigest } from "../../src/rpm/index.js";
 import { sqliteHeaderBlobs, sqliteToBdb } from "../helpers/bdb.js";
+import { runFuzzWorker } from "../helpers/fuzz-worker.js";
 import { mutate, type Region, rng } from "../helpers/mutate.js";
-import type { FuzzFixture, FuzzKind, PhaseSummary, WorkerMessage } from "./fuzz-worker.js";
+import type { FuzzFixture, FuzzKind, PhaseSummary } from "./fuzz-worker.js";
 import { dbDir, generatedRoot } from "./generated.js";
 import { buildHeader } from "./header-builder.js";
 import { rpmReadBlobs } from "./rpm-oracle.js";
@@ -140,41 +140,11 @@ afterAll(() => {
 });
 
 it("header, Berkeley DB and NDB readers: typed errors only, no hang", async () => {
-  const worker = new Worker(workerFile, {
-    workerData: { fixtures, budgets: BUDGETS, seed0: 1_000_000 },
-    resourceLimits: { maxOldGenerationSizeMb: 512 },
-  });
-  const summaries: PhaseSummary[] = [];
-  try {
-    await new Promise<void>((resolve, reject) => {
-      let current = "start";
-      let timer = setTimeout(() => {}, 0);
-      const arm = () => {
-        clearTimeout(timer);
-        timer = setTimeout(
-          () => reject(new Error(`no progress for ${WATCHDOG_MS} ms in case ${current}`)),
-          WATCHDOG_MS,
-        );
-      };
-      arm();
-      worker.on("message", (m: WorkerMessage) => {
-        if (m.type === "case") current = `${m.kind} seed ${m.seed}`;
-        else if (m.type === "phase") summaries.push(m.summary);
-        else {
-          clearTimeout(timer);
-          resolve();
-          return;
-        }
-        arm();
-      });
-      worker.on("error", (e) => {
-        clearTimeout(timer);
-        reject(new Error(`the worker died in case ${current}: ${e.message}`));
-      });
-    });
-  } finally {
-    await worker.terminate();
-  }
+  const summaries = await runFuzzWorker<PhaseSummary>(
+    workerFile,
+    { fixtures, budgets: BUDGETS, seed0: 1_000_000 },
+    { watchdogMs: WATCHDOG_MS, maxOldGenerationSizeMb: 512 },
+  );
   for (const s of summaries) {
     console.log(
       `rpm fuzz ${s.kind}: ${s.iterations} iterations, outcomes ${JSON.stringify(s.outcomes)}, ` +
