@@ -8,6 +8,7 @@
 import { execFileSync } from "node:child_process";
 import { createCipheriv, randomBytes } from "node:crypto";
 import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from "node:fs";
+import type { Server as HttpServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import S3rver from "s3rver";
@@ -121,7 +122,9 @@ async function main(): Promise<void> {
       ours.m.maxRss < 300 * MiB,
     );
   } finally {
-    await server.close();
+    const closing = server.close();
+    (server as unknown as { httpServer?: HttpServer }).httpServer?.closeAllConnections();
+    await closing;
   }
 }
 

@@ -1,5 +1,6 @@
 /** A real S3-compatible server (s3rver) on 127.0.0.1, random port, temp directory; and a plain client to check it. */
 import { mkdtempSync, rmSync } from "node:fs";
+import type { Server as HttpServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
@@ -47,7 +48,11 @@ export async function startS3rver(bucket = "test-bucket"): Promise<LocalS3> {
     client,
     async close() {
       client.destroy();
-      await server.close();
+      // close() waits for every open connection; a keep-alive socket left by a killed or interrupted
+      // client would hold the test run for ever, so drop them all once no new ones are accepted.
+      const closing = server.close();
+      (server as unknown as { httpServer?: HttpServer }).httpServer?.closeAllConnections();
+      await closing;
       rmSync(dir, { recursive: true, force: true });
     },
   };
