@@ -13,13 +13,19 @@ import {
 import type { ByteSource } from "../disk/source.js";
 import { CloudImagesError, ImageFormatError, UsageError } from "../errors.js";
 import { PathResolver } from "../fs/path.js";
-import { detectFilesystem, type FilesystemKind, openFilesystem, PROBE_BYTES } from "../fs/probe.js";
+import {
+  detectFilesystem,
+  type FilesystemKind,
+  fatIdentity,
+  openFilesystem,
+  PROBE_BYTES,
+} from "../fs/probe.js";
 import type { Filesystem } from "../fs/types.js";
 
 export interface PartitionFacts {
   readonly partition: Partition;
   readonly filesystem: FilesystemKind;
-  /** Label and UUID of filesystems we can read. */
+  /** Label and UUID of filesystems we can read, and of FAT ones from their boot sector. */
   readonly label?: string;
   readonly uuid?: string;
 }
@@ -93,7 +99,8 @@ async function findRoot(image: DiskImage, options: OpenRootOptions): Promise<Ope
     const source = partitionSource(image.source, partition);
     sources.set(partition.number, source);
     const head = await source.read(0, Math.min(PROBE_BYTES, source.size));
-    partitions.push({ partition, filesystem: detectFilesystem(head) });
+    const filesystem = detectFilesystem(head);
+    partitions.push({ partition, filesystem, ...(filesystem === "vfat" ? fatIdentity(head) : {}) });
   }
   const readable = (f: PartitionFacts) => ["xfs", "ext4", "ext3", "ext2"].includes(f.filesystem);
   const opened = new Map<number, Filesystem>();
