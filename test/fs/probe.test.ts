@@ -5,20 +5,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { detectFilesystem, fatIdentity, PROBE_BYTES } from "../../src/fs/probe.js";
+import { blkid } from "../helpers/blkid.js";
 
 const work = mkdtempSync(join(tmpdir(), "fs-probe-"));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
-
-function blkid(path: string): Record<string, string> {
-  const out = execFileSync("blkid", ["-p", "-o", "export", path], { encoding: "utf8" });
-  return Object.fromEntries(
-    out
-      .trim()
-      .split("\n")
-      // export format escapes spaces and other specials with a backslash
-      .map((l) => l.split("=", 2).map((v) => v.replace(/\\(.)/g, "$1")) as [string, string]),
-  );
-}
 
 function makeFat(name: string, mib: number, args: string[]): Buffer {
   const path = join(work, name);

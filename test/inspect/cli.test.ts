@@ -5,6 +5,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { BuiltImage } from "../../imagegen/index.js";
+import { blkid } from "../helpers/blkid.js";
 import { runCli } from "../helpers/cli.js";
 import { extractRange, sgdiskPartitions, xfsReadFile } from "../imagegen/oracles.js";
 import { image, removeDir, tempDir } from "./images.js";
@@ -37,16 +38,6 @@ function shellFields(content: string, keys: readonly string[]): Record<string, s
 }
 
 /** blkid's view of the filesystem at a byte offset of a raw disk. */
-function blkid(disk: string, offset: number): Record<string, string> {
-  const out = execFileSync("blkid", ["-p", "-O", String(offset), "-o", "export", disk], { encoding: "utf8" });
-  return Object.fromEntries(
-    out
-      .trim()
-      .split("\n")
-      .map((l) => l.split("=", 2) as [string, string]),
-  );
-}
-
 function debugfs(img: string, request: string): string {
   return execFileSync("debugfs", ["-R", request, img], {
     encoding: "utf8",
