@@ -4,6 +4,7 @@
  */
 import { rmSync } from "node:fs";
 import { join } from "node:path";
+import { type InstalledPackage, nevra } from "../../src/rpm/index.js";
 import {
   buildRpms,
   importKey,
@@ -100,7 +101,7 @@ export function dbDir(root: string): string {
 
 /**
  * rpm's view of each package, the oracle: one tab-separated line per header in database order.
- * Keep the field list in sync with `ourLine` in the tests.
+ * Keep the field list in sync with `ourLine` below.
  */
 export const ORACLE_FORMAT = [
   "%{NAME}",
@@ -122,3 +123,29 @@ export const ORACLE_FORMAT = [
   "%{DBINSTANCE}",
   "%{NEVRA}",
 ].join("\t");
+
+const nul = (v: string | number | null) => (v === null ? "<null>" : String(v));
+
+/** Our package in the oracle's line format. */
+export function ourLine(p: InstalledPackage, instance: number): string {
+  return [
+    p.name,
+    nul(p.epoch),
+    p.version,
+    p.release,
+    nul(p.arch),
+    p.license,
+    nul(p.sourceRpm),
+    String(p.size),
+    nul(p.installTime),
+    nul(p.vendor),
+    p.summary,
+    nul(p.sigmd5),
+    nul(p.sha256header),
+    nul(p.sha1header),
+    p.payloadDigest === null ? "<null>" : `${p.payloadDigest} `,
+    p.signature === null ? "<null>" : p.signature.text,
+    String(instance),
+    nevra(p),
+  ].join("\t");
+}

@@ -8,36 +8,10 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { compareC, hostRpmdbDir, type InstalledPackage, nevra, readRpmdb } from "../../src/rpm/index.js";
+import { compareC, hostRpmdbDir, readRpmdb } from "../../src/rpm/index.js";
 import { type BdbOptions, sqliteToBdb } from "../helpers/bdb.js";
 import { rpmQuery } from "../helpers/rpmbuild.js";
-import { dbDir, generatedRoot, ORACLE_FORMAT, type Target } from "./generated.js";
-
-const nul = (v: string | number | null) => (v === null ? "<null>" : String(v));
-
-/** Our package in the oracle's line format. */
-function ourLine(p: InstalledPackage, instance: number): string {
-  return [
-    p.name,
-    nul(p.epoch),
-    p.version,
-    p.release,
-    nul(p.arch),
-    p.license,
-    nul(p.sourceRpm),
-    String(p.size),
-    nul(p.installTime),
-    nul(p.vendor),
-    p.summary,
-    nul(p.sigmd5),
-    nul(p.sha256header),
-    nul(p.sha1header),
-    p.payloadDigest === null ? "<null>" : `${p.payloadDigest} `,
-    p.signature === null ? "<null>" : p.signature.text,
-    String(instance),
-    nevra(p),
-  ].join("\t");
-}
+import { dbDir, generatedRoot, ORACLE_FORMAT, ourLine, type Target } from "./generated.js";
 
 function oracleLines(dir: string, bdb = false): string[] {
   return rpmQuery(dir, `${ORACLE_FORMAT}\n`, { bdb }).split("\n").filter(Boolean);

@@ -9,17 +9,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
-import {
-  compareC,
-  hostRpmdbDir,
-  type InstalledPackage,
-  nevra,
-  type Rpmdb,
-  readNdb,
-  readRpmdb,
-} from "../../src/rpm/index.js";
+import { compareC, hostRpmdbDir, nevra, type Rpmdb, readNdb, readRpmdb } from "../../src/rpm/index.js";
 import { rpmQuery } from "../helpers/rpmbuild.js";
-import { ORACLE_FORMAT } from "./generated.js";
+import { ORACLE_FORMAT, ourLine } from "./generated.js";
 
 const DATA = fileURLToPath(new URL("../data/rpm", import.meta.url));
 const temps: string[] = [];
@@ -50,30 +42,6 @@ const FIXTURES = [
   { dir: "ndb-sle15-bci", file: "Packages.db", as: "Packages.db", format: "ndb", count: 35 },
   { dir: "sqlite-cbl-mariner-2.0", file: "rpmdb.sqlite", as: "rpmdb.sqlite", format: "sqlite", count: 129 },
 ] as const;
-
-const nul = (v: string | number | null) => (v === null ? "<null>" : String(v));
-function ourLine(p: InstalledPackage, instance: number): string {
-  return [
-    p.name,
-    nul(p.epoch),
-    p.version,
-    p.release,
-    nul(p.arch),
-    p.license,
-    nul(p.sourceRpm),
-    String(p.size),
-    nul(p.installTime),
-    nul(p.vendor),
-    p.summary,
-    nul(p.sigmd5),
-    nul(p.sha256header),
-    nul(p.sha1header),
-    p.payloadDigest === null ? "<null>" : `${p.payloadDigest} `,
-    p.signature === null ? "<null>" : p.signature.text,
-    String(instance),
-    nevra(p),
-  ].join("\t");
-}
 
 describe.each(FIXTURES)("$dir", ({ dir, file, as, format, count }) => {
   const read = (): Promise<Rpmdb> => readRpmdb(hostRpmdbDir(fixtureDir(dir, file, as)));
