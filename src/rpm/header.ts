@@ -6,37 +6,14 @@
  * is one rpm accepts, and anything else is an RpmFormatError, never an out-of-bounds read.
  */
 import { RpmFormatError } from "../errors.js";
-import { DECLARED_TAG_TYPES } from "./tag-types.js";
+import { DECLARED_TAG_TYPES, RpmType, type RpmTypeCode } from "./tag-types.js";
 
 export const HEADER_MAGIC = Buffer.from([0x8e, 0xad, 0xe8, 0x01, 0, 0, 0, 0]);
 
-/** Entry data types. */
-export const RpmType = {
-  NULL: 0,
-  CHAR: 1,
-  INT8: 2,
-  INT16: 3,
-  INT32: 4,
-  INT64: 5,
-  STRING: 6,
-  BIN: 7,
-  STRING_ARRAY: 8,
-  I18NSTRING: 9,
-} as const;
-export type RpmTypeCode = (typeof RpmType)[keyof typeof RpmType];
+export { RpmType, type RpmTypeCode };
 
-const TYPE_NAMES = [
-  "NULL",
-  "CHAR",
-  "INT8",
-  "INT16",
-  "INT32",
-  "INT64",
-  "STRING",
-  "BIN",
-  "STRING_ARRAY",
-  "I18NSTRING",
-];
+/** Type names by code, for messages. */
+const TYPE_NAMES = Object.keys(RpmType);
 /** Bytes per element; -1 for NUL-terminated strings. */
 const TYPE_SIZE = [0, 1, 1, 2, 4, 8, -1, 1, -1, -1];
 const TYPE_ALIGN = [1, 1, 1, 2, 4, 8, 1, 1, 1, 1];

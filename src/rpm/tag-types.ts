@@ -4,9 +4,11 @@
  * not know are allowed. Tag types are part of the package format and do not change between versions.
  */
 
-/** RPM type codes (as RpmType in header.ts, which imports this module). */
-const CODES: Readonly<Record<string, number>> = {
+/** Entry data types: RPM type codes. */
+export const RpmType = {
+  NULL: 0,
   CHAR: 1,
+  INT8: 2,
   INT16: 3,
   INT32: 4,
   INT64: 5,
@@ -14,9 +16,10 @@ const CODES: Readonly<Record<string, number>> = {
   BIN: 7,
   STRING_ARRAY: 8,
   I18NSTRING: 9,
-};
+} as const;
+export type RpmTypeCode = (typeof RpmType)[keyof typeof RpmType];
 
-const BY_TYPE: Readonly<Record<string, string>> = {
+const BY_TYPE: Readonly<Partial<Record<keyof typeof RpmType, string>>> = {
   CHAR: "1029",
   INT16: "1030 1033",
   INT32:
@@ -43,6 +46,6 @@ const BY_TYPE: Readonly<Record<string, string>> = {
 /** Tag number → declared type. */
 export const DECLARED_TAG_TYPES: ReadonlyMap<number, number> = new Map(
   Object.entries(BY_TYPE).flatMap(([type, tags]) =>
-    tags.split(" ").map((tag) => [Number(tag), CODES[type]!] as const),
+    tags.split(" ").map((tag) => [Number(tag), RpmType[type as keyof typeof RpmType]] as const),
   ),
 );
