@@ -3,19 +3,12 @@
  * aimed at the metadata regions a format reader trusts. Same seed, same mutation.
  */
 
-/** A deterministic generator of numbers in [0, 1) (mulberry32). */
+import { seededRandom } from "../../src/publish/retry.js";
+
+/** A deterministic generator of numbers in [0, 1). */
 export type Rng = () => number;
 
-export function rng(seed: number): Rng {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const rng: (seed: number) => Rng = seededRandom;
 
 /** An integer in [lo, hi). */
 export function randInt(r: Rng, lo: number, hi: number): number {
