@@ -4,8 +4,8 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
-import { build } from "esbuild";
 import { afterAll, beforeAll, expect, it } from "vitest";
+import { bundleWorker } from "../helpers/fuzz-worker.js";
 import type { Region } from "../helpers/mutate.js";
 import type { FuzzFixture, FuzzResult } from "./fuzz-worker.js";
 import { mixedContent, run, runAllowFail, type TempDir, tempDir } from "./tools.js";
@@ -68,15 +68,7 @@ const GPT_REGIONS = (size: number): Region[] => [
 beforeAll(async () => {
   tmp = tempDir("disk-fuzz");
   workerFile = tmp.path("fuzz-worker.mjs");
-  await build({
-    entryPoints: [fileURLToPath(new URL("./fuzz-worker.ts", import.meta.url))],
-    outfile: workerFile,
-    bundle: true,
-    format: "esm",
-    platform: "node",
-    target: "node20",
-    logLevel: "warning",
-  });
+  await bundleWorker(new URL("./fuzz-worker.ts", import.meta.url), workerFile, false);
 
   // A 4 MiB GPT disk with three partitions over mixed content, raw and in several qcow2 flavours.
   const size = 4 * MiB;

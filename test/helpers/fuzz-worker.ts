@@ -1,9 +1,11 @@
 /**
- * Runs a fuzz worker under a watchdog. The worker posts `{type: "case", label}` before each case,
- * `{type: "summary", summary}` after each phase and `{type: "done"}` at the end; a case that makes no
- * progress for `watchdogMs` (a hang) or a worker that dies fails the test, naming the case.
+ * Bundles fuzz workers and runs them under a watchdog. The worker posts `{type: "case", label}` before
+ * each case, `{type: "summary", summary}` after each phase and `{type: "done"}` at the end; a case that
+ * makes no progress for `watchdogMs` (a hang) or a worker that dies fails the test, naming the case.
  */
+import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
+import { build } from "esbuild";
 
 export type FuzzWorkerMessage<S> =
   | { type: "case"; label: string }
@@ -59,4 +61,21 @@ export async function runFuzzWorker<S>(
     await worker.terminate();
   }
   return summaries;
+}
+
+/**
+ * Bundles a TypeScript worker into one ESM file that a Worker can load. With `externalPackages`, npm
+ * packages stay imports, so the output must sit inside the repository to resolve them.
+ */
+export async function bundleWorker(entry: URL, outfile: string, externalPackages: boolean): Promise<void> {
+  await build({
+    entryPoints: [fileURLToPath(entry)],
+    outfile,
+    bundle: true,
+    format: "esm",
+    platform: "node",
+    target: "node20",
+    ...(externalPackages ? { packages: "external" as const } : {}),
+    logLevel: "warning",
+  });
 }

@@ -6,11 +6,9 @@
  */
 import { mkdirSync, mkdtempSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { build } from "esbuild";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { REPO_ROOT } from "../helpers/cli.js";
-import { runFuzzWorker } from "../helpers/fuzz-worker.js";
+import { bundleWorker, runFuzzWorker } from "../helpers/fuzz-worker.js";
 import type { Region } from "../helpers/mutate.js";
 import type { FuzzImage, FuzzSummary } from "./fuzz-worker.js";
 import { copyRaw, ext4FileBlocks, image, removeDir, tempDir } from "./images.js";
@@ -61,16 +59,7 @@ beforeAll(async () => {
   // inside the repository, so the bundle's external packages (sql.js, fzstd) resolve
   workerDir = mkdtempSync(join(REPO_ROOT, ".cache", "inspect-fuzz-"));
   workerFile = join(workerDir, "fuzz-worker.mjs");
-  await build({
-    entryPoints: [fileURLToPath(new URL("./fuzz-worker.ts", import.meta.url))],
-    outfile: workerFile,
-    bundle: true,
-    format: "esm",
-    platform: "node",
-    target: "node20",
-    packages: "external",
-    logLevel: "warning",
-  });
+  await bundleWorker(new URL("./fuzz-worker.ts", import.meta.url), workerFile, true);
 }, 600_000);
 
 afterAll(() => {

@@ -8,11 +8,10 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { build } from "esbuild";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { parseHeader, verifyHeaderDigest } from "../../src/rpm/index.js";
 import { sqliteHeaderBlobs, sqliteToBdb } from "../helpers/bdb.js";
-import { runFuzzWorker } from "../helpers/fuzz-worker.js";
+import { bundleWorker, runFuzzWorker } from "../helpers/fuzz-worker.js";
 import { mutate, type Region, rng } from "../helpers/mutate.js";
 import type { FuzzFixture, FuzzKind, PhaseSummary } from "./fuzz-worker.js";
 import { dbDir, generatedRoot } from "./generated.js";
@@ -122,16 +121,7 @@ beforeAll(async () => {
   fixtures.push({ kind: "ndb", name: "sle15", data: sle, regions: ndbRegions(sle) });
 
   workerFile = join(work, "fuzz-worker.mjs");
-  await build({
-    entryPoints: [fileURLToPath(new URL("./fuzz-worker.ts", import.meta.url))],
-    outfile: workerFile,
-    bundle: true,
-    format: "esm",
-    platform: "node",
-    target: "node20",
-    packages: "external",
-    logLevel: "warning",
-  });
+  await bundleWorker(new URL("./fuzz-worker.ts", import.meta.url), workerFile, true);
 }, 600_000);
 
 afterAll(() => {
