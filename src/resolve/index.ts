@@ -1,2 +1,3 @@
+export * from "./mask.js";
 export * from "./resolve.js";
 export * from "./stamp.js";
