@@ -2,17 +2,33 @@
  * Do the Packer templates define and build the source every catalog leg asks for? Parses the
  * `*.pkr.hcl` files of a directory (Packer reads only that directory, not below it) with hcl2json,
  * collects `source "TYPE" "NAME"` blocks and the sources each `build` block lists, and matches them
- * against the resolved `packerSource` of each leg. This is the check that lets a missing source fail
- * in seconds instead of after a runner has started.
+ * against the resolved `packerSource` of each leg. For a built source it also works out the file Packer
+ * will write (output_directory, vm_name and format; see hcl-values.ts) and checks it
+ * against the leg's output mask and image format. This is the check that lets a missing source or a
+ * misnamed image fail in seconds instead of after a runner has started and a build has run.
  */
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { allLegs, isKitten, type Leg, parseVariant } from "../catalog/catalog.js";
 import { PackerTemplateError } from "../errors.js";
-import { resolveLeg } from "../resolve/resolve.js";
+import { maskOverlaps } from "../resolve/mask.js";
+import { type ResolvedLeg, resolveLeg } from "../resolve/resolve.js";
+import { workOut } from "./hcl-values.js";
 
-/** `ok`: defined and built; `not-built`: defined but in no build block; `missing`: no source block. */
-export type LegTemplateState = "ok" | "not-built" | "missing";
+/**
+ * `ok`: defined and built; `not-built`: defined but in no build block; `missing`: no source block;
+ * `mismatch`: built, but the image it writes is not what the leg's output mask or format expects.
+ */
+export type LegTemplateState = "ok" | "not-built" | "missing" | "mismatch";
+
+/** The image a source writes, as far as the templates alone say (see hcl-values.ts). */
+export interface TemplateOutput {
+  /** `output_directory/vm_name`, variables at their values, `timestamp()` at a sample time. */
+  readonly path: string;
+  readonly format: string;
+  /** Expressions not worked out (kept as written in path/format); a mismatch is reported only where none could match. */
+  readonly open: readonly string[];
+}
 
 export interface LegTemplateStatus {
   readonly leg: Leg;
@@ -21,6 +37,10 @@ export interface LegTemplateStatus {
   readonly state: LegTemplateState;
   /** The file defining the source block, when there is one. */
   readonly file?: string;
+  /** What a built source writes. */
+  readonly output?: TemplateOutput;
+  /** What makes the state `mismatch`. */
+  readonly problems?: readonly string[];
 }
 
 export interface TemplatesReport {
@@ -39,6 +59,11 @@ export interface TemplatesReport {
 interface ParsedTemplates {
   /** `TYPE.NAME` → defining file. */
   readonly sources: Map<string, string>;
+  /** `TYPE.NAME` → its settings (the first block, as Packer refuses duplicates). */
+  readonly bodies: Map<string, HclBody>;
+  /** Variable values (defaults, then *.auto.pkrvars.hcl) and locals, for working out names. */
+  readonly variables: Map<string, unknown>;
+  readonly locals: Map<string, unknown>;
   /** Names `packer build -only=` accepts (`TYPE.NAME`, or a build source block's `name`) → source built. */
   readonly buildable: Map<string, string>;
   /** Sources the build blocks refer to. */
@@ -60,10 +85,19 @@ function sourceRef(ref: string): string {
 
 function collect(json: HclBody, file: string, into: ParsedTemplates): void {
   for (const [type, byName] of Object.entries(asRecord(json.source))) {
-    for (const name of Object.keys(asRecord(byName))) {
+    for (const [name, bodies] of Object.entries(asRecord(byName))) {
       const key = `${type}.${name}`;
-      if (!into.sources.has(key)) into.sources.set(key, file);
+      if (into.sources.has(key)) continue;
+      into.sources.set(key, file);
+      into.bodies.set(key, asBodies(bodies)[0] ?? {});
     }
+  }
+  for (const [name, bodies] of Object.entries(asRecord(json.variable))) {
+    const body = asBodies(bodies)[0];
+    if (body && "default" in body) into.variables.set(name, body.default);
+  }
+  for (const body of asBodies(json.locals)) {
+    for (const [name, value] of Object.entries(body)) into.locals.set(name, value);
   }
   for (const build of asBodies(json.build)) {
     const listed = Array.isArray(build.sources) ? build.sources : [];
@@ -98,17 +132,26 @@ async function parseTemplates(dir: string): Promise<{ files: string[]; parsed: P
   if (files.length === 0) throw new PackerTemplateError(`no *.pkr.hcl files in ${dir}`);
   // Loaded lazily: the WebAssembly parser takes about a second to start.
   const { parse } = await import("@cdktf/hcl2json");
-  const parsed: ParsedTemplates = { sources: new Map(), buildable: new Map(), referenced: new Set() };
-  for (const file of files) {
+  const parsed: ParsedTemplates = {
+    sources: new Map(),
+    bodies: new Map(),
+    variables: new Map(),
+    locals: new Map(),
+    buildable: new Map(),
+    referenced: new Set(),
+  };
+  const read = async (file: string): Promise<HclBody> => {
     const path = join(dir, file);
-    const text = await readFile(path, "utf8");
-    let json: HclBody;
     try {
-      json = (await parse(path, text)) as HclBody;
+      return (await parse(path, await readFile(path, "utf8"))) as HclBody;
     } catch (e) {
       throw new PackerTemplateError(`${path}: ${syntaxMessage(e)}`, { cause: e });
     }
-    collect(json, file, parsed);
+  };
+  for (const file of files) collect(await read(file), file, parsed);
+  // Packer also loads these variable files from the directory; their values beat the defaults.
+  for (const file of entries.filter((f) => f.endsWith(".auto.pkrvars.hcl")).sort()) {
+    for (const [name, value] of Object.entries(await read(file))) parsed.variables.set(name, value);
   }
   return { files, parsed };
 }
@@ -122,11 +165,42 @@ function syntaxMessage(e: unknown): string {
   return `syntax error at ${text}`;
 }
 
-/** The Packer source a leg builds (`qemu.NAME`); it depends on neither release nor time stamp. */
-export function packerSourceOf(leg: Leg): string {
+/** The leg's names that depend on neither release nor time stamp: Packer source, output mask, format. */
+function resolveNames(leg: Leg): ResolvedLeg {
   const version = parseVariant(leg.variant)!.version;
   const release = isKitten(version) ? "10" : `${version}.0`;
-  return resolveLeg(leg, release, "19700101000000").packerSource;
+  return resolveLeg(leg, release, "19700101000000");
+}
+
+/** The Packer source a leg builds (`qemu.NAME`). */
+export function packerSourceOf(leg: Leg): string {
+  return resolveNames(leg).packerSource;
+}
+
+/** Checks what a built source writes against the leg's mask and format (Packer's defaults apply). */
+function checkOutput(
+  resolved: ResolvedLeg,
+  body: HclBody,
+  parsed: ParsedTemplates,
+): Pick<LegTemplateStatus, "output" | "problems"> {
+  const name = resolved.packerSource.slice(resolved.packerSource.indexOf(".") + 1);
+  const directory = workOut(body.output_directory ?? `output-${name}`, parsed);
+  const file = workOut(body.vm_name ?? `packer-${name}`, parsed);
+  const format = workOut(body.format ?? "qcow2", parsed);
+  const tidy = (dir: string) => dir.replace(/^\.\//, "").replace(/\/+$/, "");
+  const output: TemplateOutput = {
+    path: `${tidy(directory.text)}/${file.text}`,
+    format: format.text,
+    open: [...directory.open, ...file.open, ...format.open],
+  };
+  const problems: string[] = [];
+  if (!maskOverlaps(resolved.outputMask, `${tidy(directory.glob)}/${file.glob}`)) {
+    problems.push(`writes ${output.path}, which the output mask ${resolved.outputMask} cannot match`);
+  }
+  if (format.open.length === 0 && format.text !== resolved.imageFormat) {
+    problems.push(`writes format ${format.text}, the leg expects ${resolved.imageFormat}`);
+  }
+  return problems.length > 0 ? { output, problems } : { output };
 }
 
 /**
@@ -139,10 +213,15 @@ export async function checkTemplates(
 ): Promise<TemplatesReport> {
   const { files, parsed } = await parseTemplates(dir);
   const statuses = legs.map((leg): LegTemplateStatus => {
-    const packerSource = packerSourceOf(leg);
+    const resolved = resolveNames(leg);
+    const packerSource = resolved.packerSource;
     const built = parsed.buildable.get(packerSource);
     const builtFrom = built === undefined ? undefined : parsed.sources.get(built);
-    if (builtFrom !== undefined) return { leg, packerSource, state: "ok", file: builtFrom };
+    if (builtFrom !== undefined) {
+      const output = checkOutput(resolved, parsed.bodies.get(built!)!, parsed);
+      const state = output.problems ? "mismatch" : "ok";
+      return { leg, packerSource, state, file: builtFrom, ...output };
+    }
     const file = parsed.sources.get(packerSource);
     if (file !== undefined) return { leg, packerSource, state: "not-built", file };
     return { leg, packerSource, state: "missing" };

@@ -403,4 +403,28 @@ describe("cloud-images run: bad input and a missing Packer", () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it.skipIf(missingTools(["packer", "/usr/bin/qemu-system-x86_64"]) !== null)(
+    "a template writing an image the leg would not find fails prepare, before Packer runs",
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), "pipeline-misnamed-"));
+      try {
+        const template = readFileSync(join(DEMO_DIR, TEMPLATE), "utf8");
+        const misnamed = template.replace(/(vm_name\s*=\s*"[^"]*)\.x86_64\.qcow2"/, '$1.aarch64.qcow2"');
+        expect(misnamed).not.toBe(template);
+        writeFileSync(join(dir, TEMPLATE), misnamed);
+        const r = await runCli(["run", "--templates", dir, ...LEG, "--release", "9.6", "--store", "none"], {
+          env: { CHECKPOINT_DISABLE: "1", GITHUB_ACTIONS: "", GITHUB_STEP_SUMMARY: "" },
+        });
+        expect(r.code).toBe(1);
+        expect(r.stderr).toMatch(
+          /step prepare: source qemu\.almalinux-9-gencloud-x86_64 \(almalinux-demo\.pkr\.hcl\) writes output-almalinux-9-gencloud-x86_64\/AlmaLinux-9-GenericCloud-9\.6-.*\.aarch64\.qcow2, which the output mask output-almalinux-9-gencloud-x86_64\/AlmaLinux-9-\*\.x86_64\.qcow2 cannot match/,
+        );
+        expect(r.stderr).not.toContain("==> build");
+        expect(existsSync(join(dir, OUT))).toBe(false);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  );
 });

@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: HCL expressions as hcl2json renders them (${…}), on purpose.
 // `templates check` on hand-written HCL fixtures (test/data/templates/, see its README): the source
 // names there are typed from the upstream templates' naming, so they check the resolver's names.
 import { cpSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -5,11 +6,19 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { allLegs } from "../../src/catalog/catalog.js";
+import { requireLeg } from "../../src/catalog/validate.js";
 import { PackerTemplateError } from "../../src/errors.js";
+import { resolveLeg } from "../../src/resolve/resolve.js";
 import { checkTemplates } from "../../src/workflows/templates.js";
 import { REPO_ROOT, runCli } from "../helpers/cli.js";
 
 const DATA = join(REPO_ROOT, "test/data/templates");
+
+/** The leg's output mask, from the resolver (the names themselves are checked in resolve.test.ts). */
+function resolvedMask(spec: string): string {
+  const [type, variant, arch] = spec.split(":") as [string, string, string];
+  return resolveLeg(requireLeg(type, variant, arch), "9.6", "20260102030405").outputMask;
+}
 const temps: string[] = [];
 afterAll(() => {
   for (const dir of temps) rmSync(dir, { recursive: true, force: true });
@@ -17,7 +26,14 @@ afterAll(() => {
 
 interface JsonReport {
   ok: boolean;
-  legs: { leg: string; packerSource: string; state: string; file: string | null }[];
+  legs: {
+    leg: string;
+    packerSource: string;
+    state: string;
+    file: string | null;
+    output: { path: string; format: string; open: string[] } | null;
+    problems: string[];
+  }[];
   orphans: string[];
   undefinedReferences: string[];
   files: string[];
@@ -61,6 +77,124 @@ describe("templates check", () => {
     });
     // Listed only through a `source "source.qemu.NAME" {}` block inside build.
     expect(find("opennebula:10-kitten:aarch64").state).toBe("ok");
+    // Every image name is worked out whole (variables at their defaults, the date at the sample time).
+    expect(report.legs.filter((l) => l.output?.open.length !== 0)).toEqual([]);
+    expect(find("azure:9-64k:aarch64").output).toEqual({
+      path: "output-almalinux_9_azure_64k_aarch64/AlmaLinux-Azure-9.6-202601020-64k.aarch64.raw",
+      format: "raw",
+      open: [],
+    });
+    expect(find("gencloud:10-kitten-v2:x86_64").output!.path).toBe(
+      "output-almalinux_kitten_10_gencloud_x86_64_v2/AlmaLinux-Kitten-GenericCloud-10-20260102.0.x86_64_v2.qcow2",
+    );
+    expect(find("oci:8:aarch64").output).toMatchObject({
+      path: "output-almalinux-8-oci-aarch64/AlmaLinux-8-OCI-8.10-20260102.aarch64.qcow2",
+      format: "qcow2", // Packer's default: the OCI sources do not say
+    });
+  });
+
+  it("exits 1 when a built source writes an image its leg would not find", async () => {
+    const r = await check(join(DATA, "misnamed"));
+    expect(r.code).toBe(1);
+    const found = Object.fromEntries(
+      r
+        .report!.legs.filter((l) => l.state !== "missing")
+        .map((l) => [l.leg, [l.state, l.output, l.problems]]),
+    );
+    const mask = (leg: string) => resolvedMask(leg);
+    expect(found).toEqual({
+      "azure:9:x86_64": [
+        "mismatch",
+        {
+          path: "output-almalinux-9-azure-x86_64/AlmaLinux-9-Azure-9.6-20260102.x86_64.raw",
+          format: "qcow2",
+          open: [],
+        },
+        ["writes format qcow2, the leg expects raw"],
+      ],
+      "azure:10-kitten:x86_64": [
+        "ok",
+        {
+          path: "output-almalinux_kitten_10_azure_x86_64/AlmaLinux-Kitten-Azure-10-20260102030405.x86_64.raw",
+          format: "raw",
+          open: [],
+        },
+        [],
+      ],
+      "gencloud:9:x86_64": [
+        "mismatch",
+        {
+          path: "output-almalinux-9-gencloud-x86_64/packer-almalinux-9-gencloud-x86_64",
+          format: "qcow2",
+          open: [],
+        },
+        [
+          `writes output-almalinux-9-gencloud-x86_64/packer-almalinux-9-gencloud-x86_64, which the output mask ${mask("gencloud:9:x86_64")} cannot match`,
+        ],
+      ],
+      "gencloud:10:x86_64": [
+        "ok",
+        {
+          path: "output-almalinux_10_gencloud_x86_64/AlmaLinux-10-GenericCloud-${upper(var.flavor)}-10.1.x86_64.qcow2",
+          format: "qcow2",
+          open: ["${upper(var.flavor)}"],
+        },
+        [],
+      ],
+      "gencloud:9:aarch64": [
+        "mismatch",
+        {
+          path: "output-almalinux-9-gencloud-aarch64/AlmaLinux-9-GenericCloud-9.6-20260102.x86_64.qcow2",
+          format: "qcow2",
+          open: [],
+        },
+        [
+          `writes output-almalinux-9-gencloud-aarch64/AlmaLinux-9-GenericCloud-9.6-20260102.x86_64.qcow2, which the output mask ${mask("gencloud:9:aarch64")} cannot match`,
+        ],
+      ],
+      // image_arch is x86_64 from oci.auto.pkrvars.hcl, not its default aarch64
+      "oci:9:x86_64": [
+        "ok",
+        {
+          path: "output-almalinux-9-oci-x86_64/AlmaLinux-9-OCI-9.6-20260102030405.x86_64.qcow2",
+          format: "qcow2",
+          open: [],
+        },
+        [],
+      ],
+      "oci:9:aarch64": [
+        "mismatch",
+        expect.anything(),
+        [expect.stringContaining("OCI-9.6-20260102030405.x86_64.qcow2")],
+      ],
+      "opennebula:10-v2:x86_64": [
+        "mismatch",
+        expect.objectContaining({
+          path: "images/AlmaLinux-10-OpenNebula-10.1-20260102030405.x86_64_v2.qcow2",
+        }),
+        [expect.stringMatching(/^writes images\/AlmaLinux-10-OpenNebula-.* cannot match$/)],
+      ],
+    });
+  });
+
+  it("names each misnamed image on its own line for people", async () => {
+    const r = await runCli([
+      "templates",
+      "check",
+      "--dir",
+      join(DATA, "misnamed"),
+      "--leg",
+      "azure:9:x86_64",
+    ]);
+    expect(r.code).toBe(1);
+    const lines = r.stdout.trimEnd().split("\n");
+    expect(lines[1]).toMatch(
+      /^azure:9:x86_64\s+qemu\.almalinux-9-azure-x86_64\s+mismatch\s+names\.pkr\.hcl$/,
+    );
+    expect(lines.slice(-2)).toEqual([
+      "images the templates would write where the leg does not look for them:",
+      "  azure:9:x86_64: writes format qcow2, the leg expects raw",
+    ]);
   });
 
   it("prints a table for people", async () => {
@@ -91,6 +225,8 @@ describe("templates check", () => {
         packerSource: "qemu.almalinux-9-oci-aarch64",
         state: "missing",
         file: null,
+        output: null,
+        problems: [],
       },
     ]);
     expect(one.report!.undefinedReferences).toEqual(["qemu.almalinux-9-oci-aarch64"]);

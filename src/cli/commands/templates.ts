@@ -27,6 +27,8 @@ function toJson(report: TemplatesReport) {
       packerSource: s.packerSource,
       state: s.state,
       file: s.file ?? null,
+      output: s.output ?? null,
+      problems: s.problems ?? [],
     })),
   };
 }
@@ -35,6 +37,11 @@ function printReport(report: TemplatesReport): void {
   const rows = [["LEG", "PACKER SOURCE", "STATE", "FILE"]];
   for (const s of report.legs) rows.push([legName(s.leg), s.packerSource, s.state, s.file ?? "-"]);
   const lines = table(rows);
+  const mismatched = report.legs.filter((s) => s.problems);
+  if (mismatched.length > 0) {
+    lines.push("", "images the templates would write where the leg does not look for them:");
+    for (const s of mismatched) lines.push(...s.problems!.map((p) => `  ${legName(s.leg)}: ${p}`));
+  }
   if (report.orphans.length > 0) {
     lines.push("", `orphan sources (no catalog leg builds them): ${report.orphans.length}`);
     lines.push(...report.orphans.map((o) => `  ${o}`));
@@ -55,14 +62,16 @@ export function register(program: Command): void {
   templates
     .command("check")
     .description(
-      "check that every catalog leg's Packer source is defined and listed in a build block\n" +
+      "check that every catalog leg's Packer source is defined and listed in a build block, and that\n" +
+        "the image it writes (output_directory, vm_name, format) is the one the leg's output mask finds\n" +
         "(exit 1 when one is not; exit 2 when a template does not parse)",
     )
     .requiredOption("--dir <dir>", "directory holding the *.pkr.hcl templates")
     .option("--leg <type:variant:arch>", "check only this leg, e.g. gencloud:9:x86_64")
     .option(
       "--json",
-      'print {"ok":…,"legs":[{"leg":…,"packerSource":…,"state":"ok|not-built|missing"}],"orphans":[…]}',
+      'print {"ok":…,"legs":[{"leg":…,"packerSource":…,"state":"ok|not-built|missing|mismatch",\n' +
+        '"output":{"path":…,"format":…,"open":[…]},"problems":[…]}],"orphans":[…]}',
     )
     .addHelpText(
       "after",

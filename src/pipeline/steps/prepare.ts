@@ -84,7 +84,9 @@ export const prepare: Step = {
       const why =
         status.state === "missing"
           ? `no source "qemu" "${resolved.packerSource.slice(5)}" block in ${options.templatesDir}`
-          : `source ${resolved.packerSource} (${status.file}) is not listed in any build { sources = [...] } block`;
+          : status.state === "not-built"
+            ? `source ${resolved.packerSource} (${status.file}) is not listed in any build { sources = [...] } block`
+            : `source ${resolved.packerSource} (${status.file}) ${status.problems!.join("; ")}`;
       throw new StepFailedError(
         "prepare",
         `${why} (see: cloud-images templates check --dir ${options.templatesDir})`,

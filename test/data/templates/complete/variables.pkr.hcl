@@ -18,3 +18,23 @@ locals {
   iso_url_9_x86_64  = "https://repo.almalinux.org/almalinux/9/isos/x86_64/AlmaLinux-9-latest-x86_64-boot.iso"
   iso_url_9_aarch64 = "https://repo.almalinux.org/almalinux/9/isos/aarch64/AlmaLinux-9-latest-aarch64-boot.iso"
 }
+
+variable "os_ver_8" {
+  type    = string
+  default = "8.10"
+}
+
+variable "os_ver_9" {
+  type    = string
+  default = "9.6"
+}
+
+variable "os_ver_10" {
+  type    = string
+  default = "10.1"
+}
+
+variable "build_number" {
+  type    = number
+  default = 0
+}

@@ -1,5 +1,6 @@
 source "qemu" "almalinux-9-oci-x86_64" {
-  cpus = 2
+  vm_name = "AlmaLinux-9-OCI-${var.os_ver_9}-${formatdate("YYYYMMDD", timestamp())}.x86_64.qcow2"
+  cpus    = 2
 }
 
 build {

@@ -1,0 +1,1 @@
+image_arch = "x86_64"
