@@ -8,7 +8,7 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { bundleWorker } from "../helpers/fuzz-worker.js";
 import type { Region } from "../helpers/mutate.js";
 import type { FuzzFixture, FuzzResult } from "./fuzz-worker.js";
-import { mixedContent, run, runAllowFail, type TempDir, tempDir } from "./tools.js";
+import { mixedContent, rawToQcow2, run, runAllowFail, type TempDir, tempDir } from "./tools.js";
 
 const CASES = 1500;
 const CASE_TIMEOUT_MS = 10_000;
@@ -83,7 +83,7 @@ beforeAll(async () => {
     ["gpt-v2-512.qcow2", ["-o", "compat=0.10,cluster_size=512"]],
   ] as const) {
     const path = tmp.path(name);
-    run("qemu-img", ["convert", "-f", "raw", "-O", "qcow2", ...args, raw, path]);
+    rawToQcow2(raw, path, ...args);
     const data = readFileSync(path);
     fixtures.push({ name, data, regions: [...qcow2Regions(data), ...guestTableRegions(path, size)] });
   }

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { detectContainer, openContainer, openImage } from "../../src/disk/image.js";
 import { BufferSource } from "../../src/disk/source.js";
 import { ImageFormatError } from "../../src/errors.js";
-import { mixedContent, run, type TempDir, tempDir } from "./tools.js";
+import { mixedContent, rawToQcow2, run, type TempDir, tempDir } from "./tools.js";
 
 let tmp: TempDir;
 let input: Buffer;
@@ -45,7 +45,7 @@ describe("openImage", () => {
   });
 
   it("detects qcow2 from its content, whatever the file is called", async () => {
-    run("qemu-img", ["convert", "-f", "raw", "-O", "qcow2", tmp.path("disk.raw"), tmp.path("looks-raw.img")]);
+    rawToQcow2(tmp.path("disk.raw"), tmp.path("looks-raw.img"));
     const img = await openImage(tmp.path("looks-raw.img"));
     try {
       expect(img.format).toBe("qcow2");

@@ -3,35 +3,15 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openImage } from "../../src/disk/image.js";
 import { ImageFormatError } from "../../src/errors.js";
-import { mixedContent, run, type TempDir, tempDir } from "./tools.js";
+import { mixedContent, rawToQcow2, run, type TempDir, tempDir } from "./tools.js";
 
 let tmp: TempDir;
 beforeAll(() => {
   tmp = tempDir("disk-qcow2-bad");
   writeFileSync(tmp.path("input.raw"), mixedContent(2, 2 * 1024 * 1024));
-  run("qemu-img", ["convert", "-f", "raw", "-O", "qcow2", tmp.path("input.raw"), tmp.path("plain.qcow2")]);
-  run("qemu-img", [
-    "convert",
-    "-f",
-    "raw",
-    "-O",
-    "qcow2",
-    "-c",
-    tmp.path("input.raw"),
-    tmp.path("zlib.qcow2"),
-  ]);
-  run("qemu-img", [
-    "convert",
-    "-f",
-    "raw",
-    "-O",
-    "qcow2",
-    "-c",
-    "-o",
-    "compression_type=zstd",
-    tmp.path("input.raw"),
-    tmp.path("zstd.qcow2"),
-  ]);
+  rawToQcow2(tmp.path("input.raw"), tmp.path("plain.qcow2"));
+  rawToQcow2(tmp.path("input.raw"), tmp.path("zlib.qcow2"), "-c");
+  rawToQcow2(tmp.path("input.raw"), tmp.path("zstd.qcow2"), "-c", "-o", "compression_type=zstd");
 });
 afterAll(() => tmp.remove());
 

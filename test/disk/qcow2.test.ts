@@ -5,7 +5,7 @@ import { openImage } from "../../src/disk/image.js";
 import { openQcow2 } from "../../src/disk/qcow2.js";
 import { FileSource } from "../../src/disk/source.js";
 import { randInt, rng } from "../helpers/mutate.js";
-import { mixedContent, readWhole, run, type TempDir, tempDir } from "./tools.js";
+import { mixedContent, rawToQcow2, readWhole, run, type TempDir, tempDir } from "./tools.js";
 
 const MiB = 1024 * 1024;
 /** Not a multiple of any cluster size above 512: the last cluster is partial. */
@@ -147,7 +147,7 @@ describe("qemu-img convert -O qcow2", () => {
   for (const [i, c] of CONVERSIONS.entries()) {
     it(`reads ${c.name} exactly as qemu-img does`, async () => {
       const path = tmp.path(`conv${i}.qcow2`);
-      run("qemu-img", ["convert", "-f", "raw", "-O", "qcow2", ...c.args, tmp.path("input.raw"), path]);
+      rawToQcow2(tmp.path("input.raw"), path, ...c.args);
       const qi = info(path);
       const oracle = qemuRaw(path);
       expect(oracle.equals(input)).toBe(true); // qemu-img round-trips the input
@@ -176,18 +176,7 @@ describe("qemu-img convert -O qcow2", () => {
 
   it("reads the same through tiny caches and concurrent reads", async () => {
     const path = tmp.path("tiny-cache.qcow2");
-    run("qemu-img", [
-      "convert",
-      "-f",
-      "raw",
-      "-O",
-      "qcow2",
-      "-c",
-      "-o",
-      "cluster_size=4096",
-      tmp.path("input.raw"),
-      path,
-    ]);
+    rawToQcow2(tmp.path("input.raw"), path, "-c", "-o", "cluster_size=4096");
     const oracle = qemuRaw(path);
     const file = await FileSource.open(path);
     try {
@@ -211,18 +200,7 @@ describe("qemu-img convert -O qcow2", () => {
 
   it("keeps its caches within their budgets", async () => {
     const path = tmp.path("budget.qcow2");
-    run("qemu-img", [
-      "convert",
-      "-f",
-      "raw",
-      "-O",
-      "qcow2",
-      "-c",
-      "-o",
-      "cluster_size=2M",
-      tmp.path("input.raw"),
-      path,
-    ]);
+    rawToQcow2(tmp.path("input.raw"), path, "-c", "-o", "cluster_size=2M");
     const file = await FileSource.open(path);
     try {
       const q = await openQcow2(file);
@@ -237,7 +215,7 @@ describe("qemu-img convert -O qcow2", () => {
 describe("files cut short", () => {
   it("reads a last data cluster cut off by the end of the file as zeros past the end, as qemu does", async () => {
     const path = tmp.path("cut.qcow2");
-    run("qemu-img", ["convert", "-f", "raw", "-O", "qcow2", tmp.path("input.raw"), path]);
+    rawToQcow2(tmp.path("input.raw"), path);
     const whole = readFileSync(path);
     writeFileSync(path, whole.subarray(0, whole.length - 30_000));
     const oracle = qemuRaw(path);
@@ -254,7 +232,7 @@ describe("files cut short", () => {
 describe("qemu-io: zero clusters and unallocated ranges", () => {
   it("reads v3 zero clusters (allocated and not) as zeros, and data written around them", async () => {
     const path = tmp.path("zero.qcow2");
-    run("qemu-img", ["convert", "-f", "raw", "-O", "qcow2", tmp.path("input.raw"), path]);
+    rawToQcow2(tmp.path("input.raw"), path);
     run("qemu-io", [
       "-f",
       "qcow2",

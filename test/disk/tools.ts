@@ -17,6 +17,11 @@ export function run(cmd: string, args: readonly string[], input?: string): strin
   });
 }
 
+/** `qemu-img convert` of a raw file to qcow2, with extra options such as `-c` or `-o cluster_size=4096`. */
+export function rawToQcow2(raw: string, out: string, ...options: string[]): void {
+  run("qemu-img", ["convert", "-f", "raw", "-O", "qcow2", ...options, raw, out]);
+}
+
 /** Like run, but also returns a failing tool's output instead of throwing (busybox fdisk exits 1 on files). */
 export function runAllowFail(cmd: string, args: readonly string[], input?: string): string {
   try {
