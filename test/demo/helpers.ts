@@ -63,18 +63,21 @@ export function runTool(
     const child = spawn(cmd, args, {
       cwd: options.cwd,
       env: { ...process.env, ...options.env },
-      stdio: ["pipe", "pipe", "pipe"],
+      stdio: [options.input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
     });
     let output = "";
-    child.stdout.on("data", (d) => (output += d));
-    child.stderr.on("data", (d) => (output += d));
+    child.stdout?.on("data", (d) => (output += d));
+    child.stderr?.on("data", (d) => (output += d));
     const timer = setTimeout(() => child.kill("SIGKILL"), options.timeoutMs ?? 300_000);
     child.on("error", reject);
     child.on("close", (code, signal) => {
       clearTimeout(timer);
       resolve({ code: code ?? (signal ? -1 : 0), output, seconds: (Date.now() - started) / 1000 });
     });
-    child.stdin.end(options.input ?? "");
+    if (child.stdin) {
+      child.stdin.on("error", () => {}); // EPIPE from a child that exits before reading: its exit status tells
+      child.stdin.end(options.input);
+    }
   });
 }
 

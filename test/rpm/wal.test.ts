@@ -37,6 +37,7 @@ async function walSnapshot(dbFile: string, statements: string, outDir: string): 
     });
     child.on("close", () => reject(new Error(`sqlite3 exited early: ${err}`)));
   });
+  child.stdin.on("error", () => {}); // an early exit is reported by `ready` with sqlite3's stderr
   child.stdin.write(`PRAGMA wal_autocheckpoint=0;\n${statements}\n.print READY\n`);
   await ready;
   copyFileSync(dbFile, join(outDir, "rpmdb.sqlite"));
