@@ -4,6 +4,7 @@ import { accessSync, constants, copyFileSync, mkdtempSync, readdirSync, readFile
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { findHostKernel } from "../../examples/demo/lib/kernel.js";
 import { which } from "../../imagegen/exec.js";
 
 export const DEMO_DIR = fileURLToPath(new URL("../../examples/demo/", import.meta.url));
@@ -33,6 +34,16 @@ export function missingTools(tools: readonly string[]): string | null {
     return which(t) === null;
   });
   return missing.length ? `missing ${missing.join(", ")}` : null;
+}
+
+/** Why tests booting the demo guest must skip for want of a host kernel, or null when there is one. */
+export function kernelMissing(): string | null {
+  try {
+    findHostKernel();
+    return null;
+  } catch {
+    return "no /boot/vmlinuz-* with /lib/modules (linux-image-amd64)";
+  }
 }
 
 export function isRoot(): boolean {

@@ -12,17 +12,8 @@ import {
   type Initramfs,
   readModule,
 } from "../../examples/demo/lib/initramfs.js";
-import { findHostKernel, GUEST_MODULES } from "../../examples/demo/lib/kernel.js";
-import { missingTools } from "./helpers.js";
-
-function kernelMissing(): string | null {
-  try {
-    findHostKernel();
-    return null;
-  } catch {
-    return "no /boot/vmlinuz-* with /lib/modules (linux-image-amd64)";
-  }
-}
+import { GUEST_MODULES } from "../../examples/demo/lib/kernel.js";
+import { kernelMissing, missingTools } from "./helpers.js";
 
 const skip = missingTools(["cpio", "modprobe", "gzip", BUSYBOX]) ?? kernelMissing();
 const tmp = mkdtempSync(join(tmpdir(), "demo-initramfs-"));

@@ -5,18 +5,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildInitramfs } from "../../examples/demo/lib/initramfs.js";
-import { findHostKernel } from "../../examples/demo/lib/kernel.js";
 import { chooseAccelerator, probeBoot } from "../../examples/demo/lib/kvm-probe.js";
-import { isRoot, missingTools, processesMentioning, QEMU } from "./helpers.js";
-
-function kernelMissing(): string | null {
-  try {
-    findHostKernel();
-    return null;
-  } catch {
-    return "no /boot/vmlinuz-* with /lib/modules (linux-image-amd64)";
-  }
-}
+import { isRoot, kernelMissing, missingTools, processesMentioning, QEMU } from "./helpers.js";
 
 const skip =
   missingTools([QEMU, "modprobe", "/bin/busybox"]) ??

@@ -5,7 +5,6 @@ import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEMO_BASE_SPEC } from "../../examples/demo/lib/base-image.js";
-import { findHostKernel } from "../../examples/demo/lib/kernel.js";
 import { type PreparedDemo, prepareDemo, SERIAL_LOG } from "../../examples/demo/lib/prepare.js";
 import { buildImage } from "../../imagegen/index.js";
 import { sha256File } from "../../src/files.js";
@@ -14,6 +13,7 @@ import { resolve } from "../../src/resolve/index.js";
 import { extractRange, sgdiskPartitions, xfsReadFile } from "../imagegen/oracles.js";
 import {
   isRoot,
+  kernelMissing,
   missingTools,
   packerBuild,
   processesMentioning,
@@ -21,15 +21,6 @@ import {
   type ToolRun,
   templateCopy,
 } from "./helpers.js";
-
-function kernelMissing(): string | null {
-  try {
-    findHostKernel();
-    return null;
-  } catch {
-    return "no /boot/vmlinuz-* with /lib/modules (linux-image-amd64)";
-  }
-}
 
 const skip =
   missingTools([
