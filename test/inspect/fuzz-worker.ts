@@ -4,8 +4,8 @@
 
 import { closeSync, openSync, writeSync } from "node:fs";
 import { parentPort, workerData } from "node:worker_threads";
-import { isCloudImagesError } from "../../src/errors.js";
 import { verifyImage } from "../../src/inspect/verify.js";
+import { emptyPhaseSummary, recordCase } from "../helpers/fuzz-case.js";
 import type { FuzzPhaseSummary, FuzzWorkerMessage } from "../helpers/fuzz-worker.js";
 import { mutateMany, type Region, randInt, rng } from "../helpers/mutate.js";
 
@@ -49,13 +49,7 @@ const expectations = { releaseString: "AlmaLinux release", arch: "x86_64" };
 let seed = seed0;
 for (const img of images) {
   const original = Buffer.from(img.data);
-  const summary: FuzzSummary = {
-    name: img.name,
-    iterations: 0,
-    outcomes: {},
-    slowest: { ms: 0, description: "" },
-    crashes: [],
-  };
+  const summary: FuzzSummary = { name: img.name, ...emptyPhaseSummary() };
   const end = Date.now() + img.budgetMs;
   while (Date.now() < end) {
     seed++;
@@ -63,23 +57,10 @@ for (const img of images) {
     const r = rng(seed);
     const m = mutateMany(original, r, img.regions, randInt(r, 1, 4));
     writeInto(img.disk, img.ranges, m.data);
-    const description = `${img.name} seed ${seed}: ${m.description}`;
-    const t0 = performance.now();
-    let outcome: string;
-    try {
+    await recordCase(summary, `${img.name} seed ${seed}: ${m.description}`, async () => {
       const verdict = await verifyImage(img.disk, expectations, { packagesOut: null });
-      outcome = `verdict, rpmdb ${verdict.checks.find((c) => c.name === "rpmdb")!.status}`;
-    } catch (e) {
-      if (isCloudImagesError(e)) outcome = e.constructor.name;
-      else {
-        outcome = "crash";
-        summary.crashes.push(`${description}\n${e instanceof Error ? e.stack : String(e)}`);
-      }
-    }
-    const ms = performance.now() - t0;
-    summary.iterations++;
-    summary.outcomes[outcome] = (summary.outcomes[outcome] ?? 0) + 1;
-    if (ms > summary.slowest.ms) summary.slowest = { ms, description };
+      return `verdict, rpmdb ${verdict.checks.find((c) => c.name === "rpmdb")!.status}`;
+    });
   }
   writeInto(img.disk, img.ranges, original);
   parentPort!.postMessage({ type: "summary", summary } satisfies FuzzMessage);

@@ -3,7 +3,7 @@
 // posts a heartbeat naming it, and at the end of a phase a summary.
 
 import { parentPort, workerData } from "node:worker_threads";
-import { isCloudImagesError, RpmFormatError } from "../../src/errors.js";
+import { RpmFormatError } from "../../src/errors.js";
 import {
   type HeaderEntry,
   packageFromHeader,
@@ -14,6 +14,7 @@ import {
   readNdb,
   verifyHeaderDigest,
 } from "../../src/rpm/index.js";
+import { emptyPhaseSummary, recordCase } from "../helpers/fuzz-case.js";
 import type { FuzzPhaseSummary, FuzzWorkerMessage } from "../helpers/fuzz-worker.js";
 import { mutateMany, type Region, randInt, rng } from "../helpers/mutate.js";
 
@@ -72,13 +73,7 @@ function run(kind: FuzzKind, data: Buffer): void {
 let seed = seed0;
 for (const kind of ["header", "bdb", "ndb"] as const) {
   const mine = fixtures.filter((f) => f.kind === kind);
-  const summary: PhaseSummary = {
-    kind,
-    iterations: 0,
-    outcomes: {},
-    slowest: { ms: 0, description: "" },
-    crashes: [],
-  };
+  const summary: PhaseSummary = { kind, ...emptyPhaseSummary() };
   const end = Date.now() + budgets[kind];
   while (Date.now() < end) {
     seed++;
@@ -86,22 +81,10 @@ for (const kind of ["header", "bdb", "ndb"] as const) {
     const r = rng(seed);
     const f = mine[randInt(r, 0, mine.length)]!;
     const m = mutateMany(Buffer.from(f.data), r, f.regions, randInt(r, 1, 4));
-    const description = `${kind} seed ${seed} ${f.name}: ${m.description}`;
-    const t0 = performance.now();
-    let outcome = "ok";
-    try {
+    await recordCase(summary, `${kind} seed ${seed} ${f.name}: ${m.description}`, () => {
       run(kind, m.data);
-    } catch (e) {
-      if (isCloudImagesError(e)) outcome = e.constructor.name;
-      else {
-        outcome = "crash";
-        summary.crashes.push(`${description}\n${e instanceof Error ? e.stack : String(e)}`);
-      }
-    }
-    const ms = performance.now() - t0;
-    summary.iterations++;
-    summary.outcomes[outcome] = (summary.outcomes[outcome] ?? 0) + 1;
-    if (ms > summary.slowest.ms) summary.slowest = { ms, description };
+      return "ok";
+    });
   }
   parentPort!.postMessage({ type: "summary", summary } satisfies WorkerMessage);
 }
