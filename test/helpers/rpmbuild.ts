@@ -6,7 +6,7 @@
  *   const root = installRpms(rpms);            // root/var/lib/rpm/rpmdb.sqlite
  *   rpmQuery(join(root, "var/lib/rpm"), "%{NAME}\\n");
  */
-import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import {
   cpSync,
@@ -21,6 +21,7 @@ import {
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { runCommand } from "./process.js";
 
 export const CACHE_DIR = fileURLToPath(new URL("../../.cache/rpmbuild", import.meta.url));
 
@@ -229,21 +230,12 @@ export function rpmQuery(dbDir: string, queryFormat: string, options: { bdb?: bo
  * `rpm -qp --qf FORMAT FILE` (FILE may be an http:// URL, as the seed uses it). Asynchronous, so a test
  * can serve that URL from its own process.
  */
-export function rpmQueryPackage(file: string, queryFormat: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn("rpm", ["-qp", "--nosignature", "--nodigest", "--qf", queryFormat, file], {
-      env: { ...process.env, TZ: "UTC", LC_ALL: "C" },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    child.on("error", reject);
-    child.on("close", (code) =>
-      code === 0 ? resolve(stdout) : reject(new Error(`rpm -qp failed (${code}): ${stderr}`)),
-    );
+export async function rpmQueryPackage(file: string, queryFormat: string): Promise<string> {
+  const r = await runCommand("rpm", ["-qp", "--nosignature", "--nodigest", "--qf", queryFormat, file], {
+    env: { TZ: "UTC", LC_ALL: "C" },
   });
+  if (r.code !== 0) throw new Error(`rpm -qp failed (${r.code}): ${r.stderr}`);
+  return r.stdout;
 }
 
 export interface SigningKey {

@@ -1,12 +1,13 @@
 // The cache under concurrency: several processes asking for one image build it once; stale locks and
 // dead builders' temp directories do not block anyone.
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pruneStale } from "../../imagegen/cache.js";
 import type { ImageSpec } from "../../imagegen/index.js";
+import { runCommand } from "../helpers/process.js";
 import { tempDir } from "./oracles.js";
 
 const INDEX = fileURLToPath(new URL("../../imagegen/index.ts", import.meta.url));
@@ -55,19 +56,12 @@ interface ChildOut {
   seconds: number;
 }
 
-function runBuilder(spec: ImageSpec, env: NodeJS.ProcessEnv = {}): Promise<ChildOut> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", script, JSON.stringify(spec)], {
-      env: { ...process.env, IMAGEGEN_CACHE: cache, ...env },
-    });
-    let out = "";
-    let err = "";
-    child.stdout.on("data", (d) => (out += d));
-    child.stderr.on("data", (d) => (err += d));
-    child.on("close", (code) =>
-      code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`builder: ${err}`)),
-    );
+async function runBuilder(spec: ImageSpec, env: NodeJS.ProcessEnv = {}): Promise<ChildOut> {
+  const r = await runCommand(process.execPath, ["--import", "tsx", script, JSON.stringify(spec)], {
+    env: { IMAGEGEN_CACHE: cache, ...env },
   });
+  if (r.code !== 0) throw new Error(`builder: ${r.stderr}`);
+  return JSON.parse(r.stdout);
 }
 
 function deadPid(): number {

@@ -1,7 +1,7 @@
 // `verify --backend nbd`, the seed's method kept for parity. Its clear failures are tested everywhere
 // (not root, no qemu-nbd, no nbd module); the real run needs root and the nbd kernel module and is
 // skipped, with the reason in its title, where those are missing.
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -10,7 +10,8 @@ import { runChecks } from "../../src/inspect/checks.js";
 import { observeMountedTree, resolveInside } from "../../src/inspect/nbd.js";
 import { packageNamesText } from "../../src/inspect/package-list.js";
 import { expectationsForLeg } from "../../src/inspect/verify.js";
-import { CLI, type CliResult, REPO_ROOT, runCli } from "../helpers/cli.js";
+import { CLI, REPO_ROOT, runCli } from "../helpers/cli.js";
+import { type CommandResult, runCommand } from "../helpers/process.js";
 import { expectedListFile, image, removeDir, tempDir } from "./images.js";
 
 const isRoot = process.getuid?.() === 0;
@@ -37,20 +38,12 @@ beforeAll(async () => {
 afterAll(() => removeDir(tmp));
 
 /** The CLI as another user (nobody), through setpriv. */
-function runAsNobody(args: readonly string[]): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      "setpriv",
-      ["--reuid=65534", "--regid=65534", "--clear-groups", process.execPath, CLI, ...args],
-      { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"] },
-    );
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
+function runAsNobody(args: readonly string[]): Promise<CommandResult> {
+  return runCommand(
+    "setpriv",
+    ["--reuid=65534", "--regid=65534", "--clear-groups", process.execPath, CLI, ...args],
+    { cwd: REPO_ROOT },
+  );
 }
 
 describe("verify --backend nbd fails clearly", () => {
