@@ -125,6 +125,9 @@ source "qemu" "almalinux-9-gencloud-x86_64" {
     ["-initrd", var.initrd],
     ["-append", local.kernel_args],
     ["-serial", "file:serial-almalinux-9-gencloud-x86_64.log"],
+    # Packer 1.6.6 still passes -vnc 127.0.0.1:59xx with disable_vnc, and locks that port only within its
+    # own cache directory: two builds at once could pick the same port and one QEMU would not start.
+    ["-vnc", "none"],
   ]
 }
 

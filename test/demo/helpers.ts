@@ -1,6 +1,14 @@
 /** Shared by the demo tests: tool checks (for visible skips), temp copies of the template, running Packer. */
 import { spawn } from "node:child_process";
-import { accessSync, constants, copyFileSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import {
+  accessSync,
+  constants,
+  copyFileSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -103,6 +111,36 @@ export function packerBuild(
     ["build", "-color=false", ...PIPELINE_VARS, ...extra, "-only=qemu.almalinux-9-gencloud-x86_64", "."],
     { cwd: dir, timeoutMs, env: { PACKER_CACHE_DIR: join(dir, "packer_cache"), CHECKPOINT_DISABLE: "1" } },
   );
+}
+
+/** TCP ports (IPv4 or IPv6) on which process `pid` holds a listening socket; [] once it is gone. */
+export function listeningTcpPorts(pid: number): number[] {
+  const sockets = new Set<string>();
+  try {
+    for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+      const m = /^socket:\[(\d+)\]$/.exec(readlinkOrEmpty(`/proc/${pid}/fd/${fd}`));
+      if (m) sockets.add(m[1]!);
+    }
+  } catch {
+    return [];
+  }
+  const ports: number[] = [];
+  for (const table of ["/proc/net/tcp", "/proc/net/tcp6"]) {
+    for (const line of readFileSync(table, "utf8").split("\n").slice(1)) {
+      const f = line.trim().split(/\s+/);
+      // sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode; st 0A is LISTEN
+      if (f[3] === "0A" && sockets.has(f[9] ?? "")) ports.push(Number.parseInt(f[1]!.split(":")[1]!, 16));
+    }
+  }
+  return ports;
+}
+
+function readlinkOrEmpty(path: string): string {
+  try {
+    return readlinkSync(path);
+  } catch {
+    return ""; // closed meanwhile
+  }
 }
 
 /** PIDs of running processes whose command line mentions `needle` (to catch leaked QEMUs). */

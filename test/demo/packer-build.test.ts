@@ -14,6 +14,7 @@ import { extractRange, sgdiskPartitions, xfsReadFile } from "../imagegen/oracles
 import {
   isRoot,
   kernelMissing,
+  listeningTcpPorts,
   missingTools,
   packerBuild,
   processesMentioning,
@@ -52,6 +53,14 @@ async function preparedCopy(name: string): Promise<{ dir: string; prepared: Prep
   return { dir, prepared };
 }
 
+function isQemu(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, "utf8").startsWith("qemu-system");
+  } catch {
+    return false; // gone meanwhile
+  }
+}
+
 /** Files matching the resolver's output mask (one `*` in the file name) in `dir`. */
 function maskMatches(dir: string, mask: string): string[] {
   const outDir = join(dir, dirname(mask));
@@ -68,11 +77,33 @@ describe.skipIf(skip)(`demo template, real Packer build${skip ? ` (skipped: ${sk
   let build: ToolRun;
   let image: string;
 
+  let qemuSeen = 0;
+  const qemuListened = new Set<number>();
+
   beforeAll(async () => {
     ({ dir, prepared } = await preparedCopy("ok"));
-    build = await packerBuild(dir);
+    // Watch the build's QEMU (its command line names the initrd in `dir`) for listening sockets.
+    const watch = setInterval(() => {
+      for (const pid of processesMentioning(dir)) {
+        if (!isQemu(pid)) continue;
+        qemuSeen++;
+        for (const port of listeningTcpPorts(pid)) qemuListened.add(port);
+      }
+    }, 50);
+    try {
+      build = await packerBuild(dir);
+    } finally {
+      clearInterval(watch);
+    }
     console.log(`packer build (TCG): ${build.seconds.toFixed(1)} s`);
     image = maskMatches(dir, leg.outputMask)[0] ?? "";
+  });
+
+  it("runs QEMU without a VNC server: no TCP port for concurrent builds to race for", () => {
+    // Packer 1.6.6 picks a VNC port in 5900-6000 and locks it only within its own cache directory, so two
+    // builds with different caches could both pick one port and one QEMU would fail to start.
+    expect(qemuSeen).toBeGreaterThan(0);
+    expect([...qemuListened]).toEqual([]);
   });
 
   it("succeeds and leaves exactly one image matching the leg's output mask", () => {
