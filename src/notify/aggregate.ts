@@ -1,5 +1,5 @@
 /** All legs of one workflow run as one table: one job summary and one Mattermost message per run. */
-import type { LegManifest } from "../pipeline/manifest.js";
+import type { LegManifest } from "../manifest/manifest.js";
 import { legLinks, testStatusLine } from "./links.js";
 
 export interface RunRenderOptions {

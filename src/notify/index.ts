@@ -1,6 +1,5 @@
 export { renderRunMattermostText, renderRunSummary, renderRunTable, sortLegs } from "./aggregate.js";
 export { type LegLinks, type Link, legLinks, testStatusLine, workflowRunUrl } from "./links.js";
-export { findManifestFiles, parseLegManifest, readLegManifest } from "./manifests.js";
 export {
   DEFAULT_NOTIFY_RETRY,
   type MattermostPayload,

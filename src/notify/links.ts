@@ -1,5 +1,5 @@
 /** What a leg published and where: the image, its checksum and its package list, with their URLs. */
-import type { LegManifest } from "../pipeline/manifest.js";
+import type { LegManifest } from "../manifest/manifest.js";
 
 export interface Link {
   readonly name: string;

@@ -4,7 +4,7 @@
  * as a result, not thrown, so a successful build is never failed by its notification.
  */
 import { UsageError } from "../errors.js";
-import { backoffDelay, isTransient, type RetryPolicy } from "../publish/retry.js";
+import { isTransient, type RetryPolicy, withRetry } from "../retry.js";
 
 /** The JSON body mattermost/action-mattermost-notify sends for a TEXT input. */
 export interface MattermostPayload {
@@ -100,6 +100,16 @@ function retryAfterMs(header: string | null): number | undefined {
   return Number.isFinite(seconds) && seconds >= 0 ? seconds * 1000 : undefined;
 }
 
+/** A webhook answer that was not 2xx. */
+class HttpFailure extends Error {
+  constructor(
+    readonly status: number,
+    readonly retryAfterMs: number | undefined,
+  ) {
+    super(`HTTP ${status}`);
+  }
+}
+
 /**
  * POSTs the payload as JSON with a per-attempt timeout; retries on 429, 5xx, timeouts and network
  * errors with exponential backoff and jitter (honouring Retry-After up to the policy's maximum).
@@ -112,53 +122,63 @@ export async function postMattermost(
 ): Promise<NotifyResult> {
   const url = validateWebhookUrl(webhookUrl);
   const target = maskWebhookUrl(webhookUrl);
-  const policy = { ...DEFAULT_NOTIFY_RETRY, ...options.retry };
+  const timeoutMs = options.timeoutMs ?? 10_000;
   const body = JSON.stringify(payload);
-  let status: number | undefined;
-  let error = "";
-  for (let attempt = 1; ; attempt++) {
-    let retryable: boolean;
-    let wait: number | undefined;
-    try {
-      const response = await fetch(url, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body,
-        signal: AbortSignal.timeout(options.timeoutMs ?? 10_000),
-        redirect: "error",
-      });
-      status = response.status;
-      await response.arrayBuffer().catch(() => undefined);
-      if (response.ok) return { ok: true, attempts: attempt, status, target };
-      error = `HTTP ${status}`;
-      retryable = status === 429 || status >= 500;
-      wait = retryAfterMs(response.headers.get("retry-after"));
-    } catch (e) {
-      status = undefined;
-      const err = e as { name?: string; message?: string; cause?: { code?: string; message?: string } };
-      error =
-        err.name === "TimeoutError"
-          ? `no answer within ${options.timeoutMs ?? 10_000} ms`
-          : (err.cause?.code ?? err.cause?.message ?? err.message ?? String(e));
-      retryable = err.name === "TimeoutError" || isTransient(e) || err.message === "fetch failed";
-    }
-    if (!retryable || attempt >= policy.attempts) {
-      const message = scrub(
-        `Mattermost notification to ${target} failed after ${attempt} ${attempt === 1 ? "attempt" : "attempts"}: ${error}`,
-        webhookUrl,
-      );
-      return {
-        ok: false,
-        attempts: attempt,
-        ...(status !== undefined ? { status } : {}),
-        error: message,
-        target,
-      };
-    }
-    const delay = Math.min(policy.maxDelayMs, wait ?? backoffDelay(attempt, policy));
-    options.onRetry?.(
-      scrub(`Mattermost ${target}: ${error}; attempt ${attempt + 1} in ${delay} ms`, webhookUrl),
+  const describe = (e: unknown): string => {
+    if (e instanceof HttpFailure) return e.message;
+    const err = e as { name?: string; message?: string; cause?: { code?: string; message?: string } };
+    if (err.name === "TimeoutError") return `no answer within ${timeoutMs} ms`;
+    return err.cause?.code ?? err.cause?.message ?? err.message ?? String(e);
+  };
+  let attempts = 0;
+  try {
+    const status = await withRetry(
+      "Mattermost",
+      async (attempt) => {
+        attempts = attempt;
+        const response = await fetch(url, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body,
+          signal: AbortSignal.timeout(timeoutMs),
+          redirect: "error",
+        });
+        await response.arrayBuffer().catch(() => undefined);
+        if (!response.ok) {
+          throw new HttpFailure(response.status, retryAfterMs(response.headers.get("retry-after")));
+        }
+        return response.status;
+      },
+      {
+        policy: { ...DEFAULT_NOTIFY_RETRY, ...options.retry },
+        isRetryable: (e) =>
+          e instanceof HttpFailure
+            ? e.status === 429 || e.status >= 500
+            : (e as Error).name === "TimeoutError" ||
+              (e as Error).message === "fetch failed" ||
+              isTransient(e),
+        requestedDelayMs: (e) => (e instanceof HttpFailure ? e.retryAfterMs : undefined),
+        onRetry: ({ attempt, delayMs, error }) =>
+          options.onRetry?.(
+            scrub(
+              `Mattermost ${target}: ${describe(error)}; attempt ${attempt + 1} in ${delayMs} ms`,
+              webhookUrl,
+            ),
+          ),
+      },
     );
-    await new Promise((r) => setTimeout(r, delay));
+    return { ok: true, attempts, status, target };
+  } catch (e) {
+    const message = scrub(
+      `Mattermost notification to ${target} failed after ${attempts} ${attempts === 1 ? "attempt" : "attempts"}: ${describe(e)}`,
+      webhookUrl,
+    );
+    return {
+      ok: false,
+      attempts,
+      ...(e instanceof HttpFailure ? { status: e.status } : {}),
+      error: message,
+      target,
+    };
   }
 }

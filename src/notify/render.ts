@@ -5,7 +5,7 @@
  * - the Mattermost message (a markdown list), with the run link and, for artifacts, `[zipped]` labels.
  */
 import type { PackageNameDiff } from "../inspect/package-diff.js";
-import type { LegManifest } from "../pipeline/manifest.js";
+import type { LegManifest } from "../manifest/manifest.js";
 import { type LegLinks, type Link, testStatusLine } from "./links.js";
 
 export interface RenderOptions {

@@ -8,7 +8,7 @@ import { dirname, isAbsolute, resolve } from "node:path";
 import { appendJobSummary } from "../ci/github.js";
 import { UsageError } from "../errors.js";
 import { diffPackageNames, type PackageNameDiff, parsePackageNames } from "../inspect/package-diff.js";
-import type { LegManifest } from "../pipeline/manifest.js";
+import type { LegManifest } from "../manifest/manifest.js";
 import { legLinks, workflowRunUrl } from "./links.js";
 import {
   type MattermostPayload,

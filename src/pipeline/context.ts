@@ -1,10 +1,11 @@
 /** What the steps of one leg share: the options, the resolved leg, the state built so far, the log. */
 import type { Leg } from "../catalog/catalog.js";
 import type { Verdict } from "../inspect/verdict.js";
+import type { LegManifest, StepName } from "../manifest/manifest.js";
 import type { StoreOptions } from "../publish/open-store.js";
+import type { PublishedObject } from "../publish/published-object.js";
 import type { Tags } from "../publish/types.js";
 import type { ResolvedLeg } from "../resolve/resolve.js";
-import type { LegManifest, PublishedObject, StepName } from "./manifest.js";
 
 export interface RunLegOptions {
   readonly type: string;

@@ -1,5 +1,5 @@
 export type { LegContext, LegState, ProgressEvent, RunLegOptions, Step, StepResult } from "./context.js";
 export * from "./glob.js";
 export * from "./host.js";
-export * from "./manifest.js";
+export * from "./release-lookup.js";
 export { type LegRunResult, runLeg, STEPS } from "./runner.js";

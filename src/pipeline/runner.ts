@@ -11,6 +11,13 @@ import { type Leg, parseVariant } from "../catalog/catalog.js";
 import { requireLeg } from "../catalog/validate.js";
 import { CloudImagesError, StepFailedError, UsageError } from "../errors.js";
 import { sha256File, writeFileAtomic } from "../files.js";
+import {
+  type LegManifest,
+  legManifestSchema,
+  STEP_NAMES,
+  type StepName,
+  type StepRecord,
+} from "../manifest/manifest.js";
 import { validateWebhookUrl } from "../notify/mattermost.js";
 import { openStore } from "../publish/open-store.js";
 import { requireRelease, resolveLeg } from "../resolve/resolve.js";
@@ -19,13 +26,6 @@ import type { LegContext, LegState, RunLegOptions, Step } from "./context.js";
 import { sidecar } from "./files.js";
 import { expandMask } from "./glob.js";
 import { detectRunnerOs, exists, packerVarsFor } from "./host.js";
-import {
-  type LegManifest,
-  legManifestSchema,
-  STEP_NAMES,
-  type StepName,
-  type StepRecord,
-} from "./manifest.js";
 import { outputDirOf, packerBuildArgs } from "./packer.js";
 import { build } from "./steps/build.js";
 import { checksum } from "./steps/checksum.js";

@@ -3,15 +3,7 @@ export { DEFAULT_CONCURRENCY, DEFAULT_PART_SIZE, MAX_PART_SIZE, MAX_PARTS, MIN_P
 export { LocalFile } from "./local-file.js";
 export { DEFAULT_STORE_URL, fileStoreRoot, openStore, type StoreOptions, s3Bucket } from "./open-store.js";
 export { type PublishFile, type PublishOptions, publishFiles, publishResultOf, roleOf } from "./publish.js";
-export {
-  backoffDelay,
-  DEFAULT_RETRY,
-  isTransient,
-  type RetryNotice,
-  type RetryPolicy,
-  seededRandom,
-  withRetry,
-} from "./retry.js";
+export { type PublishedObject, publishedObjectSchema } from "./published-object.js";
 export type { S3StoreOptions } from "./s3-store.js";
 export { formatSha256sumLine, parseSha256sum, readSidecarSha256 } from "./sha256sum.js";
 export type * from "./types.js";

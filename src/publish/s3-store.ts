@@ -21,10 +21,10 @@ import {
   UploadPartCommand,
 } from "@aws-sdk/client-s3";
 import { PublishError, UsageError } from "../errors.js";
+import { DEFAULT_RETRY, type RetryNotice, type RetryPolicy, withRetry } from "../retry.js";
 import { describeError, nameOf, statusOf } from "./describe.js";
 import { DEFAULT_CONCURRENCY, DEFAULT_PART_SIZE, MAX_PARTS, MiB } from "./limits.js";
 import type { LocalFile } from "./local-file.js";
-import { DEFAULT_RETRY, type RetryNotice, type RetryPolicy, withRetry } from "./retry.js";
 import type { ObjectStore, PutRequest, PutResult, StoredObject, Tags } from "./types.js";
 import { publicUrl } from "./url.js";
 import { SHA256_TAG } from "./validate.js";

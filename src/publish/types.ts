@@ -1,6 +1,7 @@
 /** The object-store interface that `publish` writes through, and the shapes it reports. */
-import type { PublishedObject } from "../pipeline/manifest.js";
+
 import type { LocalFile } from "./local-file.js";
+import type { PublishedObject } from "./published-object.js";
 
 /** S3-style object tags (at most 10; see validate.ts for the rules). */
 export type Tags = Readonly<Record<string, string>>;
@@ -57,7 +58,7 @@ export type ObjectRole = PublishedObject["role"];
 
 export type ObjectStatus = "uploaded" | "skipped" | "failed" | "not-attempted";
 
-/** One object's outcome; a superset of the manifest's PublishedObject. */
+/** One object's outcome; a superset of PublishedObject, which the leg manifest records. */
 export interface PublishObjectResult extends PublishedObject {
   readonly status: ObjectStatus;
   readonly tags: Tags;

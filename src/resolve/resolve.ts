@@ -18,7 +18,8 @@ import {
 } from "../catalog/catalog.js";
 import { requireLeg } from "../catalog/validate.js";
 import { UsageError } from "../errors.js";
-import { parseTimeStamp, printable } from "./stamp.js";
+import { printable } from "../text.js";
+import { parseTimeStamp } from "./stamp.js";
 
 export interface ResolvedLeg {
   readonly packerSource: string;

@@ -1,5 +1,6 @@
 /** The run's UTC time stamp (YYYYMMDDhhmmss) and date stamp (YYYYMMDD), shared by every leg. */
 import { UsageError } from "../errors.js";
+import { printable } from "../text.js";
 
 export interface Stamps {
   readonly timeStamp: string;
@@ -33,10 +34,4 @@ export function parseTimeStamp(s: string): Stamps {
     throw new UsageError(`invalid time stamp "${s}": not a real UTC date and time (valid: YYYYMMDDhhmmss)`);
   }
   return { timeStamp: s, dateStamp: s.slice(0, 8) };
-}
-
-/** Keeps error messages one line and free of control characters when echoing bad input. */
-export function printable(s: string, max = 60): string {
-  const clean = s.replace(/[\x00-\x1f\x7f]/g, "?");
-  return clean.length > max ? `${clean.slice(0, max)}…` : clean;
 }

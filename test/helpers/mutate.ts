@@ -3,7 +3,7 @@
  * aimed at the metadata regions a format reader trusts. Same seed, same mutation.
  */
 
-import { seededRandom } from "../../src/publish/retry.js";
+import { seededRandom } from "../../src/retry.js";
 
 /** A deterministic generator of numbers in [0, 1). */
 export type Rng = () => number;

@@ -4,7 +4,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { BuiltImage } from "../../imagegen/index.js";
-import { verdictSchema } from "../../src/pipeline/manifest.js";
+import { verdictSchema } from "../../src/manifest/manifest.js";
 import { runCli } from "../helpers/cli.js";
 import { expectedListFile, image, removeDir, tempDir } from "./images.js";
 

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { BuiltImage, ImageFormat } from "../../imagegen/index.js";
 import type { CheckStatus, Verdict } from "../../src/inspect/verdict.js";
 import { expectationsForLeg, type VerifyExpectations, verifyImage } from "../../src/inspect/verify.js";
-import { verdictSchema } from "../../src/pipeline/manifest.js";
+import { verdictSchema } from "../../src/manifest/manifest.js";
 import {
   copyRaw,
   debugfsWrite,

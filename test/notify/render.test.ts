@@ -9,11 +9,11 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { diffPackageNames, parsePackageNames } from "../../src/inspect/package-diff.js";
+import type { LegManifest } from "../../src/manifest/manifest.js";
+import { findManifestFiles, readLegManifest } from "../../src/manifest/read.js";
 import { renderRunMattermostText, renderRunSummary } from "../../src/notify/aggregate.js";
 import { legLinks, testStatusLine, workflowRunUrl } from "../../src/notify/links.js";
-import { findManifestFiles, readLegManifest } from "../../src/notify/manifests.js";
 import { renderJobSummary, renderMattermostText, renderPackageDiff } from "../../src/notify/render.js";
-import type { LegManifest } from "../../src/pipeline/manifest.js";
 
 const DATA = fileURLToPath(new URL("../data/notify/", import.meta.url));
 const expected = (name: string) => readFileSync(`${DATA}expected/${name}`, "utf8");

@@ -19,7 +19,7 @@ import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { prepareDemo } from "../../examples/demo/lib/prepare.js";
-import type { LegManifest } from "../../src/pipeline/manifest.js";
+import type { LegManifest } from "../../src/manifest/manifest.js";
 import { DEMO_DIR, isRoot, missingTools, TEMPLATE } from "../demo/helpers.js";
 import { runCli } from "../helpers/cli.js";
 import { getObject, getTags, listKeys, s3Env, startS3rver } from "../publish/helpers/s3rver.js";

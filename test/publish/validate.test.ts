@@ -6,10 +6,10 @@ import { afterAll, describe, expect, it } from "vitest";
 import { UsageError } from "../../src/errors.js";
 import { s3Bucket } from "../../src/publish/open-store.js";
 import { roleOf } from "../../src/publish/publish.js";
-import { backoffDelay, isTransient, seededRandom, withRetry } from "../../src/publish/retry.js";
 import { parseSha256sum, readSidecarSha256 } from "../../src/publish/sha256sum.js";
 import { publicUrl } from "../../src/publish/url.js";
 import { parseTagArgs, validatePrefix } from "../../src/publish/validate.js";
+import { backoffDelay, isTransient, seededRandom, withRetry } from "../../src/retry.js";
 import { tempDir } from "./helpers/files.js";
 
 const work = tempDir("publish-validate");

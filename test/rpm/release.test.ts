@@ -8,7 +8,8 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MirrorError, UsageError } from "../../src/errors.js";
-import { INITIAL_RANGE, lookupRelease } from "../../src/rpm/release.js";
+import { lookupRelease } from "../../src/pipeline/release-lookup.js";
+import { INITIAL_RANGE } from "../../src/rpm/remote.js";
 import { runCli } from "../helpers/cli.js";
 import { buildRpms, rpmQueryPackage } from "../helpers/rpmbuild.js";
 

@@ -4,9 +4,9 @@ import { describeError } from "../../publish/describe.js";
 import { DEFAULT_CONCURRENCY, DEFAULT_PART_SIZE, MiB } from "../../publish/limits.js";
 import { DEFAULT_STORE_URL, openStore } from "../../publish/open-store.js";
 import { publishFiles, publishResultOf } from "../../publish/publish.js";
-import type { RetryNotice } from "../../publish/retry.js";
 import type { PublishObjectResult, PublishProgress, PublishResult } from "../../publish/types.js";
 import { parseTagArgs } from "../../publish/validate.js";
+import type { RetryNotice } from "../../retry.js";
 import { ProgressLine } from "../progress.js";
 import { action, formatBytes, printJson, printLines, table, warn } from "../util.js";
 

@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { UsageError } from "../../errors.js";
-import { DEFAULT_MIRROR, lookupRelease } from "../../rpm/release.js";
+import { lookupRelease } from "../../pipeline/release-lookup.js";
+import { DEFAULT_MIRROR } from "../../resolve/release-package.js";
 import { action, printJson, printLines } from "../util.js";
 
 export function register(program: Command): void {

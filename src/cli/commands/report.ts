@@ -1,9 +1,10 @@
 import type { Command } from "commander";
 import { appendJobSummary } from "../../ci/github.js";
 import { UsageError } from "../../errors.js";
+import type { LegManifest } from "../../manifest/manifest.js";
+import { findManifestFiles, readLegManifest } from "../../manifest/read.js";
 import { renderRunMattermostText, renderRunSummary } from "../../notify/aggregate.js";
 import { workflowRunUrl } from "../../notify/links.js";
-import { findManifestFiles, readLegManifest } from "../../notify/manifests.js";
 import {
   type MattermostPayload,
   mattermostPayload,
@@ -12,7 +13,6 @@ import {
   validateWebhookUrl,
 } from "../../notify/mattermost.js";
 import { packageDiffForLeg, reportLeg } from "../../notify/report.js";
-import type { LegManifest } from "../../pipeline/manifest.js";
 import { action, printJson, warn } from "../util.js";
 
 interface ReportOptions {

@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { appendGithubOutputs, inGithubActions } from "../../ci/github.js";
 import { UsageError } from "../../errors.js";
-import { STEP_NAMES, type StepName } from "../../pipeline/manifest.js";
+import { STEP_NAMES, type StepName } from "../../manifest/manifest.js";
 import { runLeg } from "../../pipeline/runner.js";
 import { DEFAULT_STORE_URL } from "../../publish/open-store.js";
 import { parseTagArgs } from "../../publish/validate.js";

@@ -7,7 +7,6 @@ import { join } from "node:path";
 import { parseVariant } from "../../catalog/catalog.js";
 import { StepFailedError } from "../../errors.js";
 import { almaArchOf, type ResolvedLeg, requireRelease, resolveLeg } from "../../resolve/resolve.js";
-import { lookupRelease } from "../../rpm/release.js";
 import { checkTemplates } from "../../workflows/templates.js";
 import type { LegContext, Step } from "../context.js";
 import {
@@ -21,6 +20,7 @@ import {
   toolVersion,
 } from "../host.js";
 import { outputDirOf, packerBuildArgs } from "../packer.js";
+import { lookupRelease } from "../release-lookup.js";
 
 const INSTALL_HINT = {
   packer:

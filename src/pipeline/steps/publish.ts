@@ -4,9 +4,9 @@ import { CloudImagesError, StepFailedError } from "../../errors.js";
 import { openStore } from "../../publish/open-store.js";
 import type { PublishFile } from "../../publish/publish.js";
 import { publishFiles, publishResultOf } from "../../publish/publish.js";
+import type { PublishedObject } from "../../publish/published-object.js";
 import type { ObjectRole, PublishObjectResult } from "../../publish/types.js";
 import type { LegContext, Step } from "../context.js";
-import type { PublishedObject } from "../manifest.js";
 
 export const DEFAULT_TAGS = { public: "yes" } as const;
 

@@ -2,7 +2,7 @@
 import { readdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { UsageError } from "../errors.js";
-import { type LegManifest, legManifestSchema } from "../pipeline/manifest.js";
+import { type LegManifest, legManifestSchema } from "./manifest.js";
 
 /** Parses and validates one manifest; anything wrong is a one-line UsageError naming the file. */
 export async function readLegManifest(path: string): Promise<LegManifest> {

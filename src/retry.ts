@@ -1,4 +1,7 @@
-/** Retries with exponential backoff and full jitter, for transient network and service failures. */
+/**
+ * Retries with exponential backoff and full jitter, for transient network and service failures.
+ * Shared by every layer that talks to a remote service (the object stores, the Mattermost webhook).
+ */
 
 export interface RetryPolicy {
   /** Total attempts, the first included. */
@@ -93,6 +96,8 @@ export interface RetryOptions {
   readonly isRetryable?: (error: unknown) => boolean;
   readonly onRetry?: ((notice: RetryNotice) => void) | undefined;
   readonly signal?: AbortSignal | undefined;
+  /** A delay the service asked for (e.g. Retry-After), used instead of the backoff, capped at maxDelayMs. */
+  readonly requestedDelayMs?: ((error: unknown) => number | undefined) | undefined;
 }
 
 /** Runs `fn` until it succeeds, fails with a non-transient error, or runs out of attempts. */
@@ -107,7 +112,11 @@ export async function withRetry<T>(
       return await fn(attempt);
     } catch (error) {
       if (options.signal?.aborted || attempt >= options.policy.attempts || !retryable(error)) throw error;
-      const delayMs = backoffDelay(attempt, options.policy);
+      const requested = options.requestedDelayMs?.(error);
+      const delayMs =
+        requested === undefined
+          ? backoffDelay(attempt, options.policy)
+          : Math.min(options.policy.maxDelayMs, requested);
       options.onRetry?.({ what, attempt, delayMs, error });
       await sleep(delayMs, options.signal);
     }

@@ -3,6 +3,7 @@
  * records what it did; `report` renders summaries from it and `run --from` resumes from it.
  */
 import { z } from "zod";
+import { publishedObjectSchema } from "../publish/published-object.js";
 
 export const STEP_NAMES = ["prepare", "build", "locate", "checksum", "verify", "publish", "report"] as const;
 export type StepName = (typeof STEP_NAMES)[number];
@@ -23,20 +24,6 @@ export const verdictSchema = z.object({
   packageCount: z.number().int().optional(),
   packagesFile: z.string().optional(),
 });
-
-export const publishedObjectSchema = z.object({
-  /** What the object is: the image, its checksum, its package list, its SBOM... */
-  role: z.enum(["image", "checksum", "packages", "sbom", "manifest", "other"]),
-  name: z.string(),
-  key: z.string(),
-  size: z.number().int().nonnegative(),
-  sha256: z.string(),
-  /** Public download URL, when the store has one. */
-  url: z.string().optional(),
-  /** True when an identical object already existed and was not uploaded again. */
-  skipped: z.boolean().optional(),
-});
-export type PublishedObject = z.infer<typeof publishedObjectSchema>;
 
 export const stepRecordSchema = z.object({
   name: z.enum(STEP_NAMES),

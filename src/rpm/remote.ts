@@ -1,131 +1,39 @@
 /**
- * The current point release, found as the seed finds it (`rpm -q --qf '%{VERSION}'` on
- * `{mirror}/almalinux-release-latest-{major}.{almaArch}.rpm`), but reading only the package's lead,
- * signature and header through HTTP Range requests and parsing them here.
+ * Reading an RPM package's lead, signature and header over HTTP(S) without downloading the payload:
+ * Range requests, asking for more when the header is larger than the first range, and stopping early
+ * when a server ignores Range. Digests are checked; credentials in the URL never reach a message.
  */
 import http from "node:http";
 import https from "node:https";
-import { type AlmaArch, ARCHES, isKitten, LEGS, parseVariant, type Version } from "../catalog/catalog.js";
-import { requireVersion } from "../catalog/validate.js";
 import { isCloudImagesError, MirrorError, RpmFormatError, UsageError } from "../errors.js";
-import { printable } from "../resolve/stamp.js";
-import { tags } from "./header.js";
+import { printable, redactUrl } from "../text.js";
 import { parseRpmFile, type RpmFileMetadata, verifyPackageHeaderDigests } from "./rpmfile.js";
 
-export const DEFAULT_MIRROR = "https://repo.almalinux.org/almalinux";
-export const RELEASE_PACKAGE = "almalinux-release";
 /** First range asked for; real release packages have their header within it. */
 export const INITIAL_RANGE = 64 * 1024;
 const MAX_REDIRECTS = 5;
 
-export interface ReleaseLookup {
-  /** Major version from the catalog: 10-kitten, 10, 9 or 8. */
-  readonly version: string;
-  /** x86_64, aarch64 or x86_64_v2 (the latter where the catalog has -v2 legs). */
-  readonly arch: string;
-  /** Base URL; default https://repo.almalinux.org/almalinux. */
-  readonly mirror?: string | undefined;
-  /** Whole lookup, in milliseconds; default 30 s. */
+export interface RemoteRpmOptions {
+  /** The whole read, in milliseconds; default 30 s. */
   readonly timeoutMs?: number | undefined;
   /** Size of the first Range request; default 64 KiB. */
   readonly initialRange?: number | undefined;
 }
 
-export interface ReleaseInfo {
-  /** The point release, e.g. `9.6` (Kitten: `10`). */
-  readonly release: string;
-  /** The package URL read, credentials removed (null for Kitten: no network). */
-  readonly url: string | null;
-  /** NEVRA of the release package read (null for Kitten). */
-  readonly package: string | null;
+export interface RemoteRpm {
+  readonly metadata: RpmFileMetadata;
   /** Bytes downloaded and HTTP requests made. */
-  readonly bytesFetched: number;
+  readonly bytes: number;
   readonly requests: number;
 }
 
-/** Validates an almaArch for a version: x86_64_v2 only where the catalog builds -v2 legs. */
-export function requireAlmaArch(version: Version, arch: string): AlmaArch {
-  const v2 = Object.values(LEGS).some((byArch) =>
-    Object.values(byArch).some((variants) =>
-      variants.some((v) => {
-        const p = parseVariant(v);
-        return p?.version === version && p.suffix === "v2";
-      }),
-    ),
-  );
-  const valid: string[] = [...ARCHES, ...(v2 ? ["x86_64_v2"] : [])];
-  if (!valid.includes(arch)) {
-    throw new UsageError(
-      `unknown arch "${printable(arch)}" for version ${version} (valid: ${valid.join(", ")})`,
-    );
-  }
-  return arch as AlmaArch;
-}
-
-/** The release package URL for a version and arch under a mirror. */
-export function releasePackageUrl(mirror: string, version: Version, arch: AlmaArch): URL {
-  let base: URL;
-  try {
-    base = new URL(mirror);
-  } catch {
-    throw new MirrorError(
-      `invalid mirror URL "${printable(redactText(mirror))}" (valid: an http:// or https:// URL)`,
-    );
-  }
-  if (base.protocol !== "http:" && base.protocol !== "https:") {
-    throw new MirrorError(`invalid mirror URL scheme "${base.protocol}" (valid: http:// or https://)`);
-  }
-  const path = base.pathname.replace(/\/+$/, "");
-  base.pathname = `${path}/almalinux-release-latest-${version}.${arch}.rpm`;
-  base.search = "";
-  base.hash = "";
-  return base;
-}
-
-/** Looks up the current point release. Kitten is always `10` and needs no network. */
-export async function lookupRelease(input: ReleaseLookup): Promise<ReleaseInfo> {
-  const version = requireVersion(input.version);
-  const arch = requireAlmaArch(version, input.arch);
-  if (isKitten(version)) return { release: "10", url: null, package: null, bytesFetched: 0, requests: 0 };
-  const url = releasePackageUrl(input.mirror ?? DEFAULT_MIRROR, version, arch);
-  const timeoutMs = input.timeoutMs ?? 30_000;
+/** Reads a remote package's metadata within a deadline; every failure is a one-line MirrorError. */
+export async function readRemoteRpm(url: URL, options: RemoteRpmOptions = {}): Promise<RemoteRpm> {
+  const timeoutMs = options.timeoutMs ?? 30_000;
   if (!(timeoutMs > 0)) throw new UsageError(`invalid timeout ${timeoutMs} ms (valid: a positive number)`);
-  const shown = redact(url);
-  const fetched = await withDeadline(timeoutMs, shown, (signal) =>
-    fetchRpmMetadata(url, input.initialRange ?? INITIAL_RANGE, signal),
+  return withDeadline(timeoutMs, redactUrl(url), (signal) =>
+    fetchRpmMetadata(url, options.initialRange ?? INITIAL_RANGE, signal),
   );
-  const { header } = fetched.metadata;
-  const name = header.string(tags.NAME);
-  if (name !== RELEASE_PACKAGE) {
-    throw new MirrorError(`${shown} holds package "${printable(name ?? "")}", not ${RELEASE_PACKAGE}`);
-  }
-  const release = header.string(tags.VERSION) ?? "";
-  if (!new RegExp(`^${version}(\\.[0-9]+)*$`).test(release)) {
-    throw new MirrorError(
-      `${shown} holds ${RELEASE_PACKAGE} version "${printable(release)}", not a ${version}.x release`,
-    );
-  }
-  const rel = header.string(tags.RELEASE);
-  const pkgArch = header.string(tags.ARCH);
-  return {
-    release,
-    url: shown,
-    package: `${name}-${release}-${rel}${pkgArch ? `.${pkgArch}` : ""}`,
-    bytesFetched: fetched.bytes,
-    requests: fetched.requests,
-  };
-}
-
-/** The URL without user name and password (they must never reach a message or a log). */
-export function redact(url: URL): string {
-  const u = new URL(url.href);
-  u.username = "";
-  u.password = "";
-  return u.href;
-}
-
-function redactText(s: string): string {
-  return s.replace(/\/\/[^/@]*@/, "//");
 }
 
 async function withDeadline<T>(
@@ -148,12 +56,6 @@ async function withDeadline<T>(
   }
 }
 
-interface Fetched {
-  metadata: RpmFileMetadata;
-  bytes: number;
-  requests: number;
-}
-
 /**
  * Reads a package's metadata with Range requests, asking for more when the header is larger than the
  * first range. A server that ignores Range (200 with the whole body) is read only as far as needed.
@@ -162,8 +64,8 @@ export async function fetchRpmMetadata(
   url: URL,
   initialRange: number,
   signal: AbortSignal,
-): Promise<Fetched> {
-  const shown = redact(url);
+): Promise<RemoteRpm> {
+  const shown = redactUrl(url);
   let buf = Buffer.alloc(0);
   let needed = initialRange;
   let total: number | null = null;
@@ -260,10 +162,11 @@ async function get(url: URL, headers: Record<string, string>, signal: AbortSigna
     const location = res.headers.location;
     if (res.status >= 300 && res.status < 400 && location && res.status !== 304) {
       res.body.destroy();
-      if (hop >= MAX_REDIRECTS) throw new MirrorError(`${redact(url)}: more than ${MAX_REDIRECTS} redirects`);
+      if (hop >= MAX_REDIRECTS)
+        throw new MirrorError(`${redactUrl(url)}: more than ${MAX_REDIRECTS} redirects`);
       const next = new URL(location, current);
       if (next.protocol !== "http:" && next.protocol !== "https:") {
-        throw new MirrorError(`${redact(url)}: redirect to unsupported scheme ${next.protocol}`);
+        throw new MirrorError(`${redactUrl(url)}: redirect to unsupported scheme ${next.protocol}`);
       }
       if (next.host !== current.host) {
         next.username = "";
