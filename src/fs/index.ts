@@ -2,4 +2,5 @@ export * from "./ext4/index.js";
 export * from "./path.js";
 export * from "./probe.js";
 export type * from "./types.js";
+export * from "./xattr.js";
 export * from "./xfs/index.js";

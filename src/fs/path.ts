@@ -4,7 +4,8 @@
  * kernel's limit of 40 links per lookup.
  */
 import { ImageFormatError, PathNotFoundError } from "../errors.js";
-import type { DirEntry, Filesystem, InodeStat } from "./types.js";
+import type { DirEntry, Filesystem, InodeStat, Xattr } from "./types.js";
+import { xattrValue } from "./xattr.js";
 
 export const MAX_SYMLINKS = 40;
 const MAX_PATH = 4096;
@@ -100,6 +101,20 @@ export class PathResolver {
       );
     }
     return this.fs.read(file.ino, 0, file.stat.size);
+  }
+
+  /** Extended attributes of the file at `path`; `followFinal: false` reads a final symlink's own. */
+  async listXattrs(path: string, options: { followFinal?: boolean } = {}): Promise<readonly Xattr[]> {
+    return this.fs.listXattrs((await this.resolve(path, options)).ino);
+  }
+
+  /** One extended attribute (e.g. "security.selinux") of the file at `path`, or undefined. */
+  async getXattr(
+    path: string,
+    name: string,
+    options: { followFinal?: boolean } = {},
+  ): Promise<Buffer | undefined> {
+    return xattrValue(await this.listXattrs(path, options), name);
   }
 
   /** Streams a regular file in chunks. */

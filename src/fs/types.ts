@@ -1,4 +1,4 @@
-/** What every read-only filesystem reader (XFS, ext4) offers; path lookup is built on top of it. */
+/** What every read-only filesystem reader (XFS, ext4, FAT) offers; path lookup is built on top of it. */
 
 export type FileType = "file" | "dir" | "symlink" | "fifo" | "socket" | "blockdev" | "chardev";
 
@@ -24,6 +24,19 @@ export interface DirEntry {
   readonly ino: number;
 }
 
+/** One extended attribute as Linux's listxattr/getxattr show it. */
+export interface Xattr {
+  /**
+   * The full name with its namespace prefix: `user.`, `trusted.`, `security.`,
+   * `system.posix_acl_access`, `system.posix_acl_default` (XFS ACLs also under their stored names,
+   * `trusted.SGI_ACL_FILE` and `trusted.SGI_ACL_DEFAULT`, as Linux lists them). Internal attributes
+   * that Linux does not list (ext4's `system.data`, encryption contexts, XFS parent pointers) are left out.
+   */
+  readonly name: string;
+  /** The value; POSIX ACLs in the kernel's xattr form (as `getfattr -e hex` prints them). */
+  readonly value: Buffer;
+}
+
 export interface Filesystem {
   readonly type: "xfs" | "ext4";
   readonly label: string;
@@ -37,4 +50,6 @@ export interface Filesystem {
   readLink(ino: number): Promise<string>;
   /** Bytes [offset, offset + length) of a regular file, clipped to its size; holes read as zeros. */
   read(ino: number, offset: number, length: number): Promise<Buffer>;
+  /** Extended attributes of an inode, in on-disk order (read on demand only). */
+  listXattrs(ino: number): Promise<readonly Xattr[]>;
 }

@@ -6,13 +6,15 @@
 import type { ByteSource } from "../../disk/source.js";
 import { MAX_READ } from "../../disk/source.js";
 import { ImageFormatError, UsageError } from "../../errors.js";
-import type { DirEntry, Filesystem, InodeStat } from "../types.js";
+import type { DirEntry, Filesystem, InodeStat, Xattr } from "../types.js";
+import { XATTR_SIZE_MAX } from "../xattr.js";
 import { type BlockRun, checkBlocks, type MapContext } from "./blockmap.js";
+import { inodeChecksumOk, xattrBlockChecksumOk } from "./checksum.js";
 import { parseDirBlock, type RawDirEntry } from "./dirent.js";
 import { ExtentMapper } from "./extents.js";
 import { dirHash, noKeyName } from "./hash.js";
 import { mapIndirect } from "./indirect.js";
-import { findInodeXattr, I_BLOCK_SIZE, INODE_FLAG, type Inode, parseInode, toStat } from "./inode.js";
+import { I_BLOCK_SIZE, INODE_FLAG, type Inode, parseInode, toStat } from "./inode.js";
 import { Lru } from "./lru.js";
 import {
   COMPAT,
@@ -24,10 +26,20 @@ import {
   SUPERBLOCK_SIZE,
   type Superblock,
 } from "./superblock.js";
+import {
+  aclToXattr,
+  entryValue,
+  findXattr,
+  isAclIndex,
+  parseXattrEntries,
+  XATTR_BLOCK_HEADER,
+  XATTR_INDEX_SYSTEM,
+  XATTR_MAGIC,
+  type XattrEntry,
+  xattrName,
+} from "./xattr.js";
 
 const ROOT_INO = 2;
-/** Name index of "system." extended attributes; inline data lives in system.data. */
-const XATTR_SYSTEM = 7;
 /** Group descriptor flag: the group's inode table was never initialised (uninit_bg / metadata_csum). */
 const BG_INODE_UNINIT = 0x1;
 /** Longest symlink target we accept (the kernel's is PATH_MAX - 1). */
@@ -112,7 +124,7 @@ export class Ext4Filesystem implements Filesystem {
     if (dir.flags & INODE_FLAG.inlineData) {
       // i_block holds the parent's inode number, then entries; more entries may follow in system.data.
       parseDirBlock(dir.block.subarray(4), opts, raw);
-      const more = findInodeXattr(dir, XATTR_SYSTEM, "data");
+      const more = findXattr(dir.xattrArea, XATTR_INDEX_SYSTEM, "data", `inode ${ino}`);
       if (more && more.length > 0) parseDirBlock(more, opts, raw);
     } else {
       await this.forEachDirBlockRun(dir, (blocks) => {
@@ -166,6 +178,62 @@ export class Ext4Filesystem implements Filesystem {
     return this.readData(inode, offset, length);
   }
 
+  async listXattrs(ino: number): Promise<Xattr[]> {
+    const inode = await this.inode(ino);
+    const csum = (this.sb.roCompat & RO_COMPAT.metadata_csum) !== 0;
+    const out: Xattr[] = [];
+    if (inode.xattrArea.length > 0) {
+      // The inode's checksum covers its attribute area; the rest of the reader does not need it.
+      if (csum && !inodeChecksumOk(inode.raw, ino, this.sb.csumSeed)) {
+        throw new ImageFormatError(`ext4: inode ${ino}: checksum mismatch`);
+      }
+      const what = `inode ${ino} attributes`;
+      await this.collectXattrs(inode.xattrArea, parseXattrEntries(inode.xattrArea, 0, 0, what), what, out);
+    }
+    if (inode.fileAcl !== 0) {
+      const what = `inode ${ino} attribute block ${inode.fileAcl}`;
+      const block = await this.metaBlock(inode.fileAcl);
+      if (block.readUInt32LE(0) !== XATTR_MAGIC) throw new ImageFormatError(`ext4: ${what}: bad magic`);
+      if (block.readUInt32LE(8) !== 1) throw new ImageFormatError(`ext4: ${what}: spans more than one block`);
+      if (csum && !xattrBlockChecksumOk(block, inode.fileAcl, this.sb.csumSeed)) {
+        throw new ImageFormatError(`ext4: ${what}: checksum mismatch`);
+      }
+      const entries = parseXattrEntries(block, XATTR_BLOCK_HEADER, 0, what);
+      await this.collectXattrs(block, entries, what, out);
+    }
+    return out;
+  }
+
+  /** Appends the listed attributes of one entry table to `out`, reading values kept in EA inodes. */
+  private async collectXattrs(buf: Buffer, entries: readonly XattrEntry[], what: string, out: Xattr[]) {
+    for (const e of entries) {
+      const name = xattrName(e);
+      if (name === undefined) continue;
+      if (e.valueSize > XATTR_SIZE_MAX) {
+        throw new ImageFormatError(`ext4: ${what}: ${name} claims a ${e.valueSize}-byte value`);
+      }
+      const stored = e.valueInum !== 0 ? await this.eaInodeValue(e, what) : entryValue(buf, e);
+      const value = isAclIndex(e.index) ? aclToXattr(stored, `${what}: ${name}`) : Buffer.from(stored);
+      out.push({ name, value });
+    }
+  }
+
+  /** A value stored in its own inode (ea_inode): that inode's data, exactly value_size bytes long. */
+  private async eaInodeValue(e: XattrEntry, what: string): Promise<Buffer> {
+    if (!(this.sb.incompat & INCOMPAT.ea_inode)) {
+      throw new ImageFormatError(
+        `ext4: ${what}: a value points to inode ${e.valueInum} without the ea_inode feature`,
+      );
+    }
+    const holder = await this.inode(e.valueInum);
+    if (holder.type !== "file" || !(holder.flags & INODE_FLAG.eaInode) || holder.size !== e.valueSize) {
+      throw new ImageFormatError(
+        `ext4: ${what}: inode ${e.valueInum} is not an attribute value inode of ${e.valueSize} bytes`,
+      );
+    }
+    return this.readData(holder, 0, e.valueSize);
+  }
+
   /** Bytes [offset, offset + length) of an inode's data, clipped to its size; holes read as zeros. */
   private async readData(inode: Inode, offset: number, length: number): Promise<Buffer> {
     const end = Math.min(inode.size, offset + length);
@@ -209,7 +277,7 @@ export class Ext4Filesystem implements Filesystem {
 
   /** Inline data: the 60 bytes of i_block followed by the system.data attribute's value. */
   private inlineData(inode: Inode): Buffer {
-    const more = findInodeXattr(inode, XATTR_SYSTEM, "data");
+    const more = findXattr(inode.xattrArea, XATTR_INDEX_SYSTEM, "data", `inode ${inode.ino}`);
     const data = more ? Buffer.concat([inode.block, more]) : inode.block;
     if (inode.size > data.length) {
       throw new ImageFormatError(

@@ -1,6 +1,7 @@
 /** The on-disk ext2/3/4 inode: type, ownership, size, times, flags and the 60-byte i_block area. */
 import { ImageFormatError } from "../../errors.js";
 import type { FileType, InodeStat } from "../types.js";
+import { XATTR_MAGIC } from "./xattr.js";
 
 /** i_flags bits that change how an inode is read. */
 export const INODE_FLAG = {
@@ -16,7 +17,6 @@ export const INODE_FLAG = {
 /** Bytes of i_block: 15 block pointers, an extent root, inline data or a fast symlink. */
 export const I_BLOCK_SIZE = 60;
 const GOOD_OLD_INODE_SIZE = 128;
-const XATTR_MAGIC = 0xea020000;
 
 export interface Inode {
   readonly ino: number;
@@ -36,8 +36,10 @@ export interface Inode {
   readonly fileAcl: number;
   /** The 60-byte i_block area. */
   readonly block: Buffer;
-  /** The in-inode extended attribute area (after i_extra_isize), empty when there is none. */
+  /** The in-inode extended attribute area (after i_extra_isize and its magic), empty when there is none. */
   readonly xattrArea: Buffer;
+  /** The whole on-disk inode (for its checksum). */
+  readonly raw: Buffer;
 }
 
 const TYPES: Record<number, FileType> = {
@@ -97,6 +99,7 @@ export function parseInode(ino: number, raw: Buffer, opts: { largeDir: boolean; 
     fileAcl: raw.readUInt32LE(0x68) + raw.readUInt16LE(0x76) * 2 ** 32,
     block: raw.subarray(0x28, 0x28 + I_BLOCK_SIZE),
     xattrArea,
+    raw,
   };
 }
 
@@ -131,38 +134,4 @@ export function toStat(inode: Inode): InodeStat {
   if (inode.type === "blockdev" || inode.type === "chardev")
     return { ...stat, rdev: decodeRdev(inode.block) };
   return stat;
-}
-
-/**
- * The value of an in-inode extended attribute (`index` is the name prefix index: 7 = "system."),
- * or undefined. Values stored in separate EA inodes are not followed.
- */
-export function findInodeXattr(inode: Inode, index: number, name: string): Buffer | undefined {
-  const area = inode.xattrArea;
-  const want = Buffer.from(name);
-  let off = 0;
-  // Entries: name_len u8, name_index u8, value_offs u16, value_inum u32, value_size u32, hash u32, name.
-  while (off + 16 <= area.length && area.readUInt32LE(off) !== 0) {
-    const nameLen = area[off]!;
-    const nameIndex = area[off + 1]!;
-    const valueOffs = area.readUInt16LE(off + 2);
-    const valueInum = area.readUInt32LE(off + 4);
-    const valueSize = area.readUInt32LE(off + 8);
-    if (off + 16 + nameLen > area.length) break;
-    if (nameIndex === index && area.subarray(off + 16, off + 16 + nameLen).equals(want)) {
-      if (valueInum !== 0) {
-        throw new ImageFormatError(
-          `ext4: inode ${inode.ino}: attribute in a separate inode is not supported`,
-        );
-      }
-      if (valueOffs + valueSize > area.length) {
-        throw new ImageFormatError(
-          `ext4: inode ${inode.ino}: extended attribute value lies outside the inode`,
-        );
-      }
-      return area.subarray(valueOffs, valueOffs + valueSize);
-    }
-    off += (16 + nameLen + 3) & ~3;
-  }
-  return undefined;
 }

@@ -1,5 +1,6 @@
 /** The ext2/3/4 superblock: geometry and features, validated so later arithmetic stays in range. */
 import { ImageFormatError } from "../../errors.js";
+import { crc32cRaw } from "../crc32c.js";
 
 export const SUPERBLOCK_OFFSET = 1024;
 export const SUPERBLOCK_SIZE = 1024;
@@ -89,6 +90,8 @@ export interface Superblock {
   readonly hashSeed: readonly number[];
   readonly defHashVersion: number;
   readonly unsignedHash: boolean;
+  /** Seed of every metadata_csum checksum (s_checksum_seed, or the CRC-32C of the UUID). */
+  readonly csumSeed: number;
 }
 
 /** True when `buf` (the first 2048 bytes of a partition or more) holds an ext2, ext3 or ext4 superblock. */
@@ -180,6 +183,10 @@ export function parseSuperblock(sb: Buffer, sourceSize: number): Superblock {
     hashSeed: [0, 1, 2, 3].map((i) => sb.readUInt32LE(0xec + 4 * i)),
     defHashVersion: sb.readUInt8(0xfc),
     unsignedHash: (flags & FLAG_UNSIGNED_HASH) !== 0,
+    csumSeed:
+      incompat & INCOMPAT.metadata_csum_seed
+        ? sb.readUInt32LE(0x270)
+        : crc32cRaw(0xffffffff, sb.subarray(0x68, 0x78)),
   };
 }
 

@@ -1,7 +1,7 @@
 /** What every part of the XFS reader needs: the superblock, address arithmetic and the block cache. */
 import { ImageFormatError } from "../../errors.js";
+import { xfsCrcOk } from "../crc32c.js";
 import type { BlockCache } from "./cache.js";
-import { xfsCrcOk } from "./crc32c.js";
 import type { XfsGeometry } from "./geometry.js";
 import type { XfsSuperblock } from "./superblock.js";
 

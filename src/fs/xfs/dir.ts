@@ -43,7 +43,7 @@ function checkIno(ctx: XfsContext, dirIno: number, ino: number): number {
 function shortFormEntries(ctx: XfsContext, inode: XfsInode): DirEntry[] {
   const ino = inode.ino;
   const size = inode.stat.size;
-  const fork = inode.dataFork;
+  const fork = inode.data.bytes;
   if (size > fork.length) bad(ino, `short-form size ${size} exceeds the ${fork.length}-byte data fork`);
   if (size < 6) bad(ino, `short-form size ${size} is too small`);
   const data = fork.subarray(0, size);
@@ -159,7 +159,7 @@ async function readDirBlock(
 /** All entries of a directory, without "." and "..", in on-disk order. */
 export async function readDirectory(ctx: XfsContext, inode: XfsInode): Promise<DirEntry[]> {
   if (inode.stat.type !== "dir") throw new ImageFormatError(`xfs: inode ${inode.ino} is not a directory`);
-  if (inode.format === FORMAT.LOCAL) return shortFormEntries(ctx, inode);
+  if (inode.data.format === FORMAT.LOCAL) return shortFormEntries(ctx, inode);
   const { sb } = ctx;
   const perDirBlock = sb.dirBlockSize / sb.blockSize;
   const dataBytes = Math.min(inode.stat.size, DIR2_LEAF_OFFSET);

@@ -1,11 +1,12 @@
 /**
- * Data fork block maps: extent lists stored in the inode, and extent B+trees (BMBT) rooted in it.
+ * Fork block maps (data and attribute forks): extent lists stored in the inode, and extent B+trees
+ * (BMBT) rooted in it.
  * A lookup walks one root-to-leaf path and then the leaf chain, so it reads only the btree blocks that
  * cover the requested range.
  */
 import { ImageFormatError } from "../../errors.js";
 import { checkV5Header, type XfsContext } from "./context.js";
-import { FORMAT, type XfsInode } from "./inode.js";
+import { FORMAT, type XfsFork, type XfsInode } from "./inode.js";
 
 export interface Extent {
   /** First file block (in filesystem blocks) the extent maps. */
@@ -51,24 +52,23 @@ function checkOrder(ino: number, prevEnd: number, next: Extent): number {
   return next.fileBlock + next.count;
 }
 
-const extentListCache = new WeakMap<XfsInode, Extent[]>();
+const extentListCache = new WeakMap<XfsFork, Extent[]>();
 
-/** The extent list of an EXTENTS-format inode, validated. */
-function inodeExtentList(ctx: XfsContext, inode: XfsInode): Extent[] {
-  const cached = extentListCache.get(inode);
+/** The extent list of an EXTENTS-format fork, validated. */
+function inodeExtentList(ctx: XfsContext, ino: number, fork: XfsFork): Extent[] {
+  const cached = extentListCache.get(fork);
   if (cached) return cached;
-  const fork = inode.dataFork;
-  if (inode.nextents * 16 > fork.length) {
-    bad(inode.ino, `${inode.nextents} extents do not fit in a ${fork.length}-byte data fork`);
+  if (fork.nextents * 16 > fork.bytes.length) {
+    bad(ino, `${fork.nextents} extents do not fit in a ${fork.bytes.length}-byte ${fork.kind} fork`);
   }
   const list: Extent[] = [];
   let end = 0;
-  for (let i = 0; i < inode.nextents; i++) {
-    const e = decodeExtent(ctx, fork, i * 16, inode.ino);
-    end = checkOrder(inode.ino, end, e);
+  for (let i = 0; i < fork.nextents; i++) {
+    const e = decodeExtent(ctx, fork.bytes, i * 16, ino);
+    end = checkOrder(ino, end, e);
     list.push(e);
   }
-  extentListCache.set(inode, list);
+  extentListCache.set(fork, list);
   return list;
 }
 
@@ -104,15 +104,17 @@ function readU64Number(buf: Buffer, off: number, ino: number, what: string): num
   return Number(v);
 }
 
-function rootNode(inode: XfsInode): BtreeNode {
-  const fork = inode.dataFork;
-  const level = fork.readUInt16BE(0);
-  const numrecs = fork.readUInt16BE(2);
-  const maxrecs = Math.floor((fork.length - 4) / 16);
-  if (level < 1 || level > MAX_BMBT_LEVELS) bad(inode.ino, `extent btree of absurd depth ${level}`);
+function rootNode(ino: number, fork: XfsFork): BtreeNode {
+  const bytes = fork.bytes;
+  if (bytes.length < 4)
+    bad(ino, `${fork.kind} fork of ${bytes.length} bytes cannot hold an extent btree root`);
+  const level = bytes.readUInt16BE(0);
+  const numrecs = bytes.readUInt16BE(2);
+  const maxrecs = Math.floor((bytes.length - 4) / 16);
+  if (level < 1 || level > MAX_BMBT_LEVELS) bad(ino, `extent btree of absurd depth ${level}`);
   if (numrecs < 1 || numrecs > maxrecs)
-    bad(inode.ino, `extent btree root holds ${numrecs} of at most ${maxrecs} keys`);
-  return { buf: fork, level, numrecs, keysAt: 4, ptrsAt: 4 + maxrecs * 8, rightSibling: NULL_FSBLOCK };
+    bad(ino, `extent btree root holds ${numrecs} of at most ${maxrecs} keys`);
+  return { buf: bytes, level, numrecs, keysAt: 4, ptrsAt: 4 + maxrecs * 8, rightSibling: NULL_FSBLOCK };
 }
 
 async function readBtreeBlock(
@@ -150,10 +152,15 @@ async function readBtreeBlock(
   };
 }
 
-/** Extents of a BTREE-format inode overlapping file blocks [from, to). */
-async function btreeExtents(ctx: XfsContext, inode: XfsInode, from: number, to: number): Promise<Extent[]> {
-  const ino = inode.ino;
-  let node = rootNode(inode);
+/** Extents of a BTREE-format fork overlapping file blocks [from, to). */
+async function btreeExtents(
+  ctx: XfsContext,
+  ino: number,
+  fork: XfsFork,
+  from: number,
+  to: number,
+): Promise<Extent[]> {
+  let node = rootNode(ino, fork);
   let lowKey = 0;
   while (node.level > 0) {
     // The last key <= from (or the first key), checking that keys increase and respect the parent's key.
@@ -189,15 +196,26 @@ async function btreeExtents(ctx: XfsContext, inode: XfsInode, from: number, to: 
   }
 }
 
+/** Extents of `fork` of inode `ino` that overlap fork blocks [from, to), in order. */
+export async function forkExtentsInRange(
+  ctx: XfsContext,
+  ino: number,
+  fork: XfsFork,
+  from: number,
+  to: number,
+): Promise<Extent[]> {
+  if (to <= from) return [];
+  if (fork.format === FORMAT.EXTENTS) return overlapping(inodeExtentList(ctx, ino, fork), from, to);
+  if (fork.format === FORMAT.BTREE) return btreeExtents(ctx, ino, fork, from, to);
+  bad(ino, `${fork.kind} fork format ${fork.format} has no block map`);
+}
+
 /** Extents of the data fork that overlap file blocks [from, to), in file order. */
-export async function extentsInRange(
+export function extentsInRange(
   ctx: XfsContext,
   inode: XfsInode,
   from: number,
   to: number,
 ): Promise<Extent[]> {
-  if (to <= from) return [];
-  if (inode.format === FORMAT.EXTENTS) return overlapping(inodeExtentList(ctx, inode), from, to);
-  if (inode.format === FORMAT.BTREE) return btreeExtents(ctx, inode, from, to);
-  bad(inode.ino, `data fork format ${inode.format} has no block map`);
+  return forkExtentsInRange(ctx, inode.ino, inode.data, from, to);
 }

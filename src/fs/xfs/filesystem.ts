@@ -1,7 +1,8 @@
 /** The read-only XFS filesystem: the Filesystem interface over a ByteSource. */
 import { type ByteSource, MAX_READ } from "../../disk/source.js";
 import { ImageFormatError, UsageError } from "../../errors.js";
-import type { DirEntry, Filesystem, InodeStat } from "../types.js";
+import type { DirEntry, Filesystem, InodeStat, Xattr } from "../types.js";
+import { readXattrs } from "./attr.js";
 import { BlockCache } from "./cache.js";
 import type { XfsContext } from "./context.js";
 import { readDirectory } from "./dir.js";
@@ -63,6 +64,10 @@ export class XfsFilesystem implements Filesystem {
 
   async readLink(ino: number): Promise<string> {
     return readSymlink(this.ctx, await this.inode(ino));
+  }
+
+  async listXattrs(ino: number): Promise<Xattr[]> {
+    return readXattrs(this.ctx, await this.inode(ino));
   }
 
   async read(ino: number, offset: number, length: number): Promise<Buffer> {

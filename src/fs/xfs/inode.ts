@@ -1,7 +1,7 @@
-/** The on-disk inode: core fields (v1/v2/v3, bigtime, nrext64) and the bounds of its data fork. */
+/** The on-disk inode: core fields (v1/v2/v3, bigtime, nrext64) and the bounds of its two forks. */
 import { ImageFormatError } from "../../errors.js";
+import { xfsCrcOk } from "../crc32c.js";
 import type { FileType, InodeStat } from "../types.js";
-import { xfsCrcOk } from "./crc32c.js";
 import type { XfsSuperblock } from "./superblock.js";
 
 const INODE_MAGIC = 0x494e; // "IN"
@@ -17,16 +17,25 @@ const DIFLAG2_NREXT64 = 0x10n;
 /** Seconds between the bigtime epoch (the lowest 32-bit time_t) and the Unix epoch. */
 const BIGTIME_EPOCH_OFFSET = 2 ** 31;
 
+/** One fork of an inode: the data fork, or the attribute fork that follows it in the literal area. */
+export interface XfsFork {
+  readonly kind: "data" | "attribute";
+  /** FORMAT.DEV, LOCAL, EXTENTS or BTREE. */
+  readonly format: number;
+  /** Extent records in the fork (the whole tree for BTREE format). */
+  readonly nextents: number;
+  /** The fork's bytes in the inode. */
+  readonly bytes: Buffer;
+}
+
 export interface XfsInode {
   readonly ino: number;
   readonly stat: InodeStat;
-  /** Data fork format: FORMAT.DEV, LOCAL, EXTENTS or BTREE. */
-  readonly format: number;
-  /** Extent records in the data fork (the whole tree for BTREE format). */
-  readonly nextents: number;
   readonly realtime: boolean;
-  /** The bytes of the data fork (the literal area up to the attribute fork). */
-  readonly dataFork: Buffer;
+  /** The data fork (the literal area up to the attribute fork). */
+  readonly data: XfsFork;
+  /** The attribute fork, or undefined when the inode has none (di_forkoff 0). Checked when read. */
+  readonly attr: XfsFork | undefined;
 }
 
 /** The file type encoded in the S_IFMT bits of a mode (no octal object keys: biome rewrites them). */
@@ -107,6 +116,15 @@ export function parseInode(raw: Buffer, ino: number, sb: XfsSuperblock): XfsInod
   const literalSize = sb.inodeSize - literal;
   if (forkoff >= literalSize) bad(ino, `attribute fork offset ${forkoff} is beyond the inode`);
   const dataFork = raw.subarray(literal, literal + (forkoff || literalSize));
+  const attr: XfsFork | undefined =
+    forkoff === 0
+      ? undefined
+      : {
+          kind: "attribute",
+          format: raw[83]!,
+          nextents: nrext64 ? raw.readUInt32BE(76) : raw.readUInt16BE(80),
+          bytes: raw.subarray(literal + forkoff),
+        };
 
   let rdev: readonly [number, number] | undefined;
   if (type === "blockdev" || type === "chardev") {
@@ -129,9 +147,8 @@ export function parseInode(raw: Buffer, ino: number, sb: XfsSuperblock): XfsInod
   return {
     ino,
     stat,
-    format,
-    nextents: Number(nextentsBig),
     realtime: (raw.readUInt16BE(90) & DIFLAG_REALTIME) !== 0,
-    dataFork,
+    data: { kind: "data", format, nextents: Number(nextentsBig), bytes: dataFork },
+    attr,
   };
 }

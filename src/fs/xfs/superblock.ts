@@ -1,6 +1,6 @@
 /** The XFS superblock (sector 0 of the filesystem): geometry and feature flags, validated. */
 import { ImageFormatError } from "../../errors.js";
-import { xfsCrcOk } from "./crc32c.js";
+import { xfsCrcOk } from "../crc32c.js";
 
 const XFS_SB_MAGIC = 0x58465342; // "XFSB"
 

@@ -20,9 +20,10 @@ export async function readSymlinkBytes(ctx: XfsContext, inode: XfsInode): Promis
   const size = inode.stat.size;
   if (inode.stat.type !== "symlink") throw new ImageFormatError(`xfs: inode ${ino} is not a symbolic link`);
   if (size < 1 || size > SYMLINK_MAXLEN) bad(ino, `target length ${size} is outside 1..${SYMLINK_MAXLEN}`);
-  if (inode.format === FORMAT.LOCAL) {
-    if (size > inode.dataFork.length) bad(ino, `inline target of ${size} bytes exceeds the data fork`);
-    return Buffer.from(inode.dataFork.subarray(0, size));
+  if (inode.data.format === FORMAT.LOCAL) {
+    const fork = inode.data.bytes;
+    if (size > fork.length) bad(ino, `inline target of ${size} bytes exceeds the data fork`);
+    return Buffer.from(fork.subarray(0, size));
   }
   const { sb } = ctx;
   const v5 = sb.version === 5;

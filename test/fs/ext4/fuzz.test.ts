@@ -48,6 +48,7 @@ async function exercise(data: Buffer): Promise<{ ops: number; errors: number }> 
     for (const e of entries.slice(0, 2000)) {
       const st = await attempt(() => fs.stat(e.ino));
       if (!st) continue;
+      await attempt(() => fs.listXattrs(e.ino));
       if (st.type === "dir" && !seen.has(e.ino)) {
         seen.add(e.ino);
         dirs.push(e.ino);
@@ -85,7 +86,13 @@ describe("fuzzing ext4 metadata", () => {
     timeout: 120_000,
   }, async () => {
     // The pristine images walk cleanly.
-    for (const b of bases) expect(await exercise(b.data), b.kind).toMatchObject({ errors: 0 });
+    for (const b of bases) {
+      expect(await exercise(b.data), b.kind).toMatchObject({ errors: 0 });
+      expect(
+        b.regions.some((r) => r.name.startsWith("attribute block")),
+        b.kind,
+      ).toBe(true);
+    }
 
     const r = rng(SEED);
     const started = Date.now();

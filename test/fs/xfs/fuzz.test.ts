@@ -1,23 +1,28 @@
 /**
  * Seeded fuzzing of small generated XFS images (v5 and v4): each iteration mutates one metadata block
- * (found by a magic-number scan: superblock, inodes, directory, extent btree and symlink blocks) or
+ * (found by a magic-number scan: superblock, inodes, directory, extent btree, symlink and attribute
+ * blocks) or
  * truncates the image, then opens it, walks every directory and reads every symlink and a few windows
- * of every file. Each iteration must finish, quickly, with success or a CloudImagesError. On v5 most
+ * of every file, and lists every inode's extended attributes (xfs_db sets them in every attribute fork
+ * form). Each iteration must finish, quickly, with success or a CloudImagesError. On v5 most
  * mutations get their checksum recomputed so they reach the structural checks behind it.
  *
  * Runs for XFS_FUZZ_SECONDS (default 20) seconds from seed XFS_FUZZ_SEED (default 1); prints the
  * iteration count and the slowest case.
  */
 
-import { readFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { ByteSource } from "../../../src/disk/source.js";
 import { checkRange } from "../../../src/disk/source.js";
 import { isCloudImagesError } from "../../../src/errors.js";
-import { crc32cSkipping } from "../../../src/fs/xfs/crc32c.js";
+import { crc32cSkipping } from "../../../src/fs/crc32c.js";
 import { openXfs } from "../../../src/fs/xfs/index.js";
 import { type Mutation, mutate, type Region, randInt, rng } from "../../helpers/mutate.js";
-import { dir, makeXfsImage, seededBytes, type TreeNode } from "./mkfs.js";
+import { dir, makeXfsImage, seededBytes, type TreeNode, xfsDbListings } from "./mkfs.js";
 
 const SECONDS = Number(process.env.XFS_FUZZ_SECONDS ?? 20);
 const FIRST_SEED = Number(process.env.XFS_FUZZ_SEED ?? 1);
@@ -45,7 +50,35 @@ function fuzzTree(): TreeNode {
       b: { kind: "symlink", target: "a".repeat(250) },
     }),
     dev: dir({ c: { kind: "chardev", major: 1, minor: 3 }, p: { kind: "fifo" } }),
+    attrs: dir(new Map(ATTR_FILES.map(([name]) => [name, { kind: "file", content: Buffer.from(name) }]))),
   });
+}
+
+/** Files under /attrs and the attributes xfs_db sets on them: short form, leaf, node, remote values. */
+const ATTR_FILES: readonly (readonly [string, readonly string[]])[] = [
+  ["sf", ["-s -v 27 selinux", "-u -v 3 a", "-r -v 5 b"]],
+  ["leaf", Array.from({ length: 12 }, (_, i) => `-u -v 60 leaf${i}`)],
+  ["node", Array.from({ length: 150 }, (_, i) => `-u -v 40 node${i}`)],
+  ["remote", ["-u -v 1 first", "-u -v 3000 r3k", "-s -v 900 r900"]],
+];
+
+/** The image with ATTR_FILES' attributes set by xfsprogs' own attribute code. */
+function withAttributes(data: Buffer): Buffer {
+  const tmp = mkdtempSync(join(tmpdir(), "xfs-fuzz-attrs-"));
+  try {
+    const path = join(tmp, "fs.img");
+    writeFileSync(path, data);
+    const inos = xfsDbListings(path, ["/attrs"]).get("/attrs")!;
+    const cmds = ATTR_FILES.flatMap(([name, sets]) => [
+      "-c",
+      `inode ${inos.get(name)}`,
+      ...sets.flatMap((a) => ["-c", `attr_set ${a}`]),
+    ]);
+    execFileSync("xfs_db", ["-x", ...cmds, path], { stdio: "pipe" });
+    return readFileSync(path);
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
 }
 
 interface FuzzImage {
@@ -83,6 +116,13 @@ function scanRegions(data: Buffer): FuzzImage["regions"] {
       regions.push({ name: `bmbt@${off}`, start: off, end: off + blockSize, crcAt: 64 });
     } else if (magic === 0x58534c4d && off % blockSize === 0) {
       regions.push({ name: `symlink@${off}`, start: off, end: off + blockSize, crcAt: 12 });
+    } else if (magic === 0x5841524d && off % blockSize === 0) {
+      regions.push({ name: `attr remote@${off}`, start: off, end: off + blockSize, crcAt: 12 });
+    } else if (
+      off % blockSize === 0 &&
+      [0xfbee, 0x3bee, 0xfebe, 0x3ebe].includes(data.readUInt16BE(off + 8))
+    ) {
+      regions.push({ name: `attr leaf/node@${off}`, start: off, end: off + blockSize, crcAt: 12 });
     }
   }
   if (!v5) for (const r of regions) delete r.crcAt;
@@ -127,6 +167,7 @@ async function exercise(source: ByteSource): Promise<void> {
         for (const at of [0, Math.floor(st.size / 2), Math.max(0, st.size - 65536)])
           await fs.read(e.ino, at, 65536);
       }
+      await fs.listXattrs(e.ino);
     }
   }
 }
@@ -174,7 +215,7 @@ describe("XFS fuzzing", () => {
       { name: "v4-1k", options: ["-m", "crc=0", "-b", "size=1024", "-i", "size=256"] },
     ].map(({ name, options }) => {
       const path = makeXfsImage(`fuzz-${name}`, options, 24 * MiB, fuzzTree()).path;
-      const data = readFileSync(path);
+      const data = withAttributes(readFileSync(path));
       return { name, data, v5: name.startsWith("v5"), regions: scanRegions(data) };
     });
     for (const img of images) {
@@ -182,6 +223,7 @@ describe("XFS fuzzing", () => {
       expect(img.regions.filter((r) => r.name.startsWith("inode")).length).toBeGreaterThan(1000);
       expect(img.regions.some((r) => r.name.startsWith("dir"))).toBe(true);
       expect(img.regions.some((r) => r.name.startsWith("bmbt"))).toBe(true);
+      expect(img.regions.filter((r) => r.name.startsWith("attr leaf/node")).length).toBeGreaterThan(2);
       await exercise(new PatchedSource(img.data, 0, Buffer.alloc(0), img.data.length)); // unmutated: succeeds
     }
 

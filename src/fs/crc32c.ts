@@ -1,4 +1,4 @@
-/** CRC-32C (Castagnoli), the checksum of every v5 XFS metadata block. */
+/** CRC-32C (Castagnoli): the checksum of v5 XFS metadata blocks and of ext4 metadata_csum. */
 
 const TABLE = (() => {
   const t = new Uint32Array(256 * 8);
@@ -35,6 +35,14 @@ function update(crc: number, buf: Uint8Array, start: number, end: number): numbe
   }
   for (; i < end; i++) crc = (crc >>> 8) ^ t[(crc ^ buf[i]!) & 0xff]!;
   return crc >>> 0;
+}
+
+/**
+ * Feeds `buf` into a running register without pre- or post-inversion, as ext4's checksums chain it
+ * (the kernel's and e2fsprogs' crc32c(crc, buf, len)).
+ */
+export function crc32cRaw(crc: number, buf: Uint8Array, start = 0, end = buf.length): number {
+  return update(crc >>> 0, buf, start, end);
 }
 
 /** The standard CRC-32C of `buf`. */

@@ -1,6 +1,6 @@
 /** CRC-32C against published check values (RFC 3720 appendix B.4 and the catalogue check "123456789"). */
 import { describe, expect, it } from "vitest";
-import { crc32c, crc32cSkipping, xfsCrcOk } from "../../../src/fs/xfs/crc32c.js";
+import { crc32c, crc32cRaw, crc32cSkipping, xfsCrcOk } from "../../src/fs/crc32c.js";
 
 describe("crc32c", () => {
   it("matches the published check values", () => {
@@ -20,5 +20,14 @@ describe("crc32c", () => {
     expect(xfsCrcOk(block, 20)).toBe(true);
     block[40]! ^= 1;
     expect(xfsCrcOk(block, 20)).toBe(false);
+  });
+});
+
+describe("crc32cRaw", () => {
+  it("is the bare register update that the standard CRC inverts around, and chains", () => {
+    const data = Buffer.from("123456789");
+    expect(~crc32cRaw(0xffffffff, data) >>> 0).toBe(0xe3069283);
+    const chained = crc32cRaw(crc32cRaw(0x12345678, data, 0, 4), data, 4);
+    expect(chained).toBe(crc32cRaw(0x12345678, data));
   });
 });
