@@ -1,8 +1,8 @@
 /** Running the Debian tools the builder drives: argument arrays only (no shell), stderr kept for errors. */
-import { spawn } from "node:child_process";
 import { accessSync, constants } from "node:fs";
 import { delimiter, join } from "node:path";
 import { EnvironmentError } from "../src/errors.js";
+import { runChild } from "../src/process/children.js";
 
 export interface RunResult {
   stdout: string;
@@ -18,31 +18,24 @@ export interface RunOptions {
 }
 
 /** Runs `cmd args`; a non-zero exit becomes an EnvironmentError naming the command and its last stderr line. */
-export function run(cmd: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, {
-      cwd: options.cwd,
-      env: { ...process.env, ...options.env },
-      stdio: [options.input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
-    });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout?.on("data", (d: Buffer) => out.push(d));
-    child.stderr?.on("data", (d: Buffer) => err.push(d));
-    child.on("error", (e) => reject(new EnvironmentError(`imagegen: cannot run ${cmd}: ${e.message}`)));
-    child.on("close", (code, signal) => {
-      const stdout = Buffer.concat(out).toString("utf8");
-      const stderr = Buffer.concat(err).toString("utf8");
-      if (code !== null && (options.okCodes ?? [0]).includes(code)) return resolve({ stdout, stderr });
-      const last = lastMeaningfulLine(stderr) || lastMeaningfulLine(stdout) || "no output";
-      const status = signal ? `signal ${signal}` : `exit ${code}`;
-      reject(new EnvironmentError(`imagegen: ${cmd} failed (${status}): ${last}`));
-    });
-    if (child.stdin) {
-      child.stdin.on("error", () => {}); // a child that exits early: its exit status tells
-      child.stdin.end(options.input);
-    }
+export async function run(
+  cmd: string,
+  args: readonly string[],
+  options: RunOptions = {},
+): Promise<RunResult> {
+  const r = await runChild(cmd, args, {
+    cwd: options.cwd,
+    env: { ...process.env, ...options.env },
+    input: options.input,
+  }).catch((e: Error) => {
+    throw new EnvironmentError(`imagegen: ${e.message}`);
   });
+  if (r.exitCode !== null && (options.okCodes ?? [0]).includes(r.exitCode)) {
+    return { stdout: r.stdout, stderr: r.stderr };
+  }
+  const last = lastMeaningfulLine(r.stderr) || lastMeaningfulLine(r.stdout) || "no output";
+  const status = r.signal ? `signal ${r.signal}` : `exit ${r.exitCode}`;
+  throw new EnvironmentError(`imagegen: ${cmd} failed (${status}): ${last}`);
 }
 
 function lastMeaningfulLine(s: string): string {

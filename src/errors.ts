@@ -3,11 +3,23 @@
  * user-facing message and the process exit code the CLI should use; only the CLI turns them into exits.
  */
 
+import { constants } from "node:os";
+
+/**
+ * The exit codes of every command (the README's table). A signal that ends the tool gives 128 + its
+ * number, as shells report it: 129 SIGHUP, 130 SIGINT, 143 SIGTERM.
+ */
 export const EXIT_OK = 0;
 /** A check, a step or an operation failed (corrupt image, failed verification, failed upload...). */
 export const EXIT_FAILURE = 1;
-/** Bad input: unknown option values, a leg not in the catalog, malformed stamps, unusable mirrors. */
+/**
+ * Bad input: unknown options or option values, a missing or unreadable input file, a leg not in the
+ * catalog, malformed stamps, unusable mirrors.
+ */
 export const EXIT_USAGE = 2;
+/** Another run holds the lock on the same leg output directory or store key. */
+export const EXIT_BUSY = 3;
+export const EXIT_SIGNAL_BASE = 128;
 
 export class CloudImagesError extends Error {
   /** The process exit code the CLI uses for this kind of error. */
@@ -60,6 +72,24 @@ export class PublishError extends CloudImagesError {
   constructor(message: string, options?: { cause?: unknown; result?: unknown }) {
     super(message, options);
     this.result = options?.result;
+  }
+}
+
+/** Another run holds a lock this one needs; names the holder (pid, since when). */
+export class LockedError extends CloudImagesError {
+  override readonly exitCode: number = EXIT_BUSY;
+}
+
+/** The tool got SIGINT, SIGTERM or SIGHUP; names the signal (exit 128 + its number). */
+export class InterruptedError extends CloudImagesError {
+  override readonly exitCode: number;
+  readonly signal: NodeJS.Signals;
+  readonly at: Date;
+  constructor(signal: NodeJS.Signals, message = `interrupted by ${signal}`, at = new Date()) {
+    super(message);
+    this.signal = signal;
+    this.at = at;
+    this.exitCode = EXIT_SIGNAL_BASE + (constants.signals[signal] ?? 0);
   }
 }
 

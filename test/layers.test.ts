@@ -21,7 +21,8 @@ const MAY_IMPORT: Readonly<Record<string, readonly string[]>> = {
   rpm: ["base"],
   disk: ["base"],
   fs: ["disk", "base"],
-  inspect: ["disk", "fs", "rpm", "catalog", "resolve", "base"],
+  process: ["base"],
+  inspect: ["disk", "fs", "rpm", "catalog", "resolve", "process", "base"],
   publish: ["base"],
   manifest: ["publish", "base"],
   ci: ["base"],
@@ -39,6 +40,7 @@ const MAY_IMPORT: Readonly<Record<string, readonly string[]>> = {
     "ci",
     "notify",
     "workflows",
+    "process",
     "base",
   ],
   cli: [
@@ -54,6 +56,7 @@ const MAY_IMPORT: Readonly<Record<string, readonly string[]>> = {
     "notify",
     "workflows",
     "pipeline",
+    "process",
     "base",
   ],
 };

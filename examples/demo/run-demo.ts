@@ -3,13 +3,14 @@
  * root), prepares the demo template (base disk, guest, machine variables), then runs
  * `cloud-images run --templates examples/demo ...` and says where the files are.
  */
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { constants } from "node:os";
 import { dirname, join, relative, resolve as resolvePath } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Command, Option } from "commander";
 import { EXIT_FAILURE, EXIT_USAGE, isCloudImagesError } from "../../src/errors.js";
+import { handleInterrupts, runChild } from "../../src/process/index.js";
 import { parseTimeStamp, resolve, stampsFor } from "../../src/resolve/index.js";
 import { DEMO_PACKAGES, installCommand, missingPackages } from "./lib/packages.js";
 import { prepareDemo, removeStaleOutputs, SERIAL_LOG, TEMPLATE_FILE } from "./lib/prepare.js";
@@ -72,21 +73,19 @@ function ensurePackages(): void {
 }
 
 /** Runs the CLI's `run` command with inherited stdio; resolves with its exit code. */
-function runLeg(args: string[]): Promise<number> {
-  return new Promise((resolveExit) => {
-    const child = spawn(process.execPath, [join(REPO_ROOT, "bin/cloud-images.js"), ...args], {
+async function runLeg(args: string[]): Promise<number> {
+  try {
+    const r = await runChild(process.execPath, [join(REPO_ROOT, "bin/cloud-images.js"), ...args], {
       cwd: REPO_ROOT,
-      stdio: "inherit",
+      stdout: "inherit",
+      stderr: "inherit",
       env: { ...process.env, CHECKPOINT_DISABLE: "1" }, // Packer's version check calls home otherwise
     });
-    child.on("error", (e) => {
-      console.error(`demo: cannot start cloud-images: ${e.message}`);
-      resolveExit(EXIT_FAILURE);
-    });
-    child.on("close", (code, signal) =>
-      resolveExit(code ?? (signal ? 128 + (constants.signals[signal] ?? 0) : EXIT_FAILURE)),
-    );
-  });
+    return r.exitCode ?? (r.signal ? 128 + (constants.signals[r.signal] ?? 0) : EXIT_FAILURE);
+  } catch (e) {
+    console.error(`demo: cannot start cloud-images: ${(e as Error).message}`);
+    return EXIT_FAILURE;
+  }
 }
 
 function size(bytes: number): string {
@@ -199,9 +198,11 @@ async function main(argv: string[]): Promise<number> {
   return code;
 }
 
+// Ctrl-C and SIGTERM reach cloud-images (and through it Packer and QEMU), which record and stop the run.
+const interrupts = handleInterrupts();
 main(process.argv.slice(2)).then(
   (code) => {
-    process.exitCode = code;
+    process.exitCode = interrupts.received?.exitCode ?? code;
   },
   (e: unknown) => {
     if (e instanceof ExitError) {

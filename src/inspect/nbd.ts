@@ -4,7 +4,6 @@
  * read-only mount of the root partition, the host's `rpm --dbpath`. Root only; everything it sets up
  * is torn down again, whatever happens.
  */
-import { execFile } from "node:child_process";
 import { constants } from "node:fs";
 import { access, cp, lstat, mkdir, mkdtemp, open, readdir, readFile, readlink, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -12,6 +11,7 @@ import { delimiter, join, posix } from "node:path";
 import { detectContainer } from "../disk/image.js";
 import { CloudImagesError, EnvironmentError, ImageFormatError } from "../errors.js";
 import { detectFilesystem, PROBE_BYTES } from "../fs/probe.js";
+import { runChild } from "../process/children.js";
 import { RPMDB_FILES } from "../rpm/rpmdb/index.js";
 import {
   BUILD_STAMP_FILE,
@@ -85,18 +85,17 @@ interface RunResult {
   readonly stderr: string;
 }
 
-function run(cmd: string, args: readonly string[], env?: NodeJS.ProcessEnv): Promise<RunResult> {
-  return new Promise((resolve) => {
-    execFile(
-      cmd,
-      args,
-      { encoding: "utf8", timeout: COMMAND_TIMEOUT_MS, maxBuffer: 64 << 20, env: env ?? process.env },
-      (error, stdout, stderr) => {
-        const code = error ? (typeof error.code === "number" ? error.code : -1) : 0;
-        resolve({ code, stdout, stderr: stderr || (error && code === -1 ? error.message : "") });
-      },
-    );
-  });
+/** Runs a command to its end; a command that cannot start, times out or dies of a signal is code -1. */
+async function run(cmd: string, args: readonly string[], env?: NodeJS.ProcessEnv): Promise<RunResult> {
+  try {
+    const r = await runChild(cmd, args, { env, timeoutMs: COMMAND_TIMEOUT_MS });
+    const how = r.timedOut ? `timed out after ${COMMAND_TIMEOUT_MS / 1000} s` : `killed by ${r.signal}`;
+    return r.exitCode === null || r.timedOut
+      ? { code: -1, stdout: r.stdout, stderr: r.stderr || how }
+      : { code: r.exitCode, stdout: r.stdout, stderr: r.stderr };
+  } catch (e) {
+    return { code: -1, stdout: "", stderr: (e as Error).message };
+  }
 }
 
 function firstLine(text: string): string {

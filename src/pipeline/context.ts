@@ -36,6 +36,11 @@ export interface RunLegOptions {
   /** Write an SBOM (CycloneDX) beside the image and publish it. */
   readonly sbom?: boolean | undefined;
   readonly env?: NodeJS.ProcessEnv | undefined;
+  /**
+   * Aborted when the run must stop (the CLI aborts it on SIGINT, SIGTERM or SIGHUP with an
+   * InterruptedError): the running step's children get the signal, and the run records where it stopped.
+   */
+  readonly signal?: AbortSignal | undefined;
   /** Progress and log lines (default: dropped; the CLI prints them on stderr). */
   readonly log?: ((line: string) => void) | undefined;
   /** Progress of long reads and uploads (the CLI draws it on a TTY). */
@@ -78,6 +83,7 @@ export interface LegContext {
   readonly state: LegState;
   readonly manifest: LegManifest;
   readonly env: NodeJS.ProcessEnv;
+  readonly signal: AbortSignal | undefined;
   log(line: string): void;
   warn(line: string): void;
   progress(p: ProgressEvent): void;

@@ -1,12 +1,10 @@
 /** Facts about the machine running a leg: runner OS, tools, KVM. */
-import { execFile } from "node:child_process";
 import { access, constants, readFile, stat } from "node:fs/promises";
 import { delimiter, join } from "node:path";
-import { promisify } from "node:util";
 import type { Arch } from "../catalog/catalog.js";
+import { InterruptedError } from "../errors.js";
 import { parseOsRelease } from "../inspect/os-release.js";
-
-const execFileAsync = promisify(execFile);
+import { runChild } from "../process/children.js";
 
 export type RunnerOs = "ubuntu" | "rhel" | "unknown";
 
@@ -66,17 +64,22 @@ export async function findExecutable(
 }
 
 /** The first x.y.z a tool prints for `args` (`packer version`, `qemu-system-x86_64 --version`). */
-export async function toolVersion(tool: string, args: readonly string[]): Promise<string | undefined> {
+export async function toolVersion(
+  tool: string,
+  args: readonly string[],
+  signal?: AbortSignal,
+): Promise<string | undefined> {
   try {
-    const { stdout } = await execFileAsync(tool, args, { timeout: 30_000 });
-    return /(\d+\.\d+\.\d+)/.exec(stdout)?.[1];
-  } catch {
+    const { stdout, exitCode } = await runChild(tool, args, { timeoutMs: 30_000, signal });
+    return exitCode === 0 ? /(\d+\.\d+\.\d+)/.exec(stdout)?.[1] : undefined;
+  } catch (e) {
+    if (e instanceof InterruptedError) throw e;
     return undefined;
   }
 }
 
-export function packerVersion(packer: string): Promise<string | undefined> {
-  return toolVersion(packer, ["version"]);
+export function packerVersion(packer: string, signal?: AbortSignal): Promise<string | undefined> {
+  return toolVersion(packer, ["version"], signal);
 }
 
 /** `packer init` exists from Packer 1.7.0 on. */

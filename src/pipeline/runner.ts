@@ -98,6 +98,7 @@ export async function runLeg(given: RunLegOptions): Promise<LegRunResult> {
     state: previous ? stateFrom(manifest) : {},
     manifest,
     env,
+    signal: options.signal,
     log,
     warn: (line) => log(`warning: ${line}`),
     progress: (p) => options.onProgress?.(p),

@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -11,7 +11,6 @@ import {
   packerSupportsInit,
   packerVarsFor,
 } from "../../src/pipeline/host.js";
-import { runCommand } from "../../src/pipeline/process.js";
 import { formatSha256sumLine } from "../../src/publish/sha256sum.js";
 
 const dir = mkdtempSync(join(tmpdir(), "pipeline-units-"));
@@ -47,49 +46,6 @@ describe("output masks", () => {
     );
   });
 });
-
-describe("external commands", () => {
-  it("stream prefixed lines, keep the log, and report the exit status", async () => {
-    const lines: string[] = [];
-    const log = join(dir, "cmd.log");
-    const r = await runCommand("sh", ["-c", "echo one; echo two >&2; printf three; exit 3"], {
-      cwd: dir,
-      prefix: "[x] ",
-      onLine: (l) => lines.push(l),
-      logFile: log,
-    });
-    expect(r.exitCode).toBe(3);
-    expect(lines.sort()).toEqual(["[x] one", "[x] three", "[x] two"]);
-    const logged = readFileSync(log, "utf8");
-    expect(logged.endsWith("\n")).toBe(true);
-    expect(logged.trim().split("\n").sort()).toEqual(["one", "three", "two"]);
-  });
-
-  it("a timeout kills the whole process group (a hung QEMU under Packer)", async () => {
-    const pidFile = join(dir, "child.pid");
-    // A fake packer: the real one cannot be made to hang on purpose.
-    const started = Date.now();
-    const r = await runCommand("sh", ["-c", `sleep 60 & echo $! > ${pidFile}; wait`], {
-      cwd: dir,
-      onLine: () => {},
-      timeoutMs: 500,
-    });
-    expect(r.timedOut).toBe(true);
-    expect(Date.now() - started).toBeLessThan(20_000);
-    const grandchild = Number(readFileSync(pidFile, "utf8"));
-    await new Promise((res) => setTimeout(res, 300));
-    expect(alive(grandchild)).toBe(false);
-  });
-});
-
-/** Running, as opposed to gone or a zombie waiting for a parent that does not reap. */
-function alive(pid: number): boolean {
-  try {
-    return !/^\d+ \([^)]*\) Z/.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
-  } catch {
-    return false;
-  }
-}
 
 describe("the runner machine", () => {
   const root = (files: Record<string, string>) => {

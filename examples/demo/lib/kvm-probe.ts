@@ -3,8 +3,8 @@
  * kernel never gets past its decompressor. So boot the demo guest once in probe mode, with a time limit,
  * and trust KVM only when the guest's marker comes back.
  */
-import { spawn } from "node:child_process";
 import { accessSync, constants, existsSync } from "node:fs";
+import { type Child, startChild } from "../../../src/process/children.js";
 
 export const PROBE_MARKER = "CLOUD-IMAGES-PROBE-OK";
 
@@ -35,7 +35,7 @@ function lastLine(text: string): string {
 }
 
 /** Boots kernel + initrd in probe mode; resolves (never rejects, never hangs) with whether the marker came. */
-export function probeBoot(options: ProbeOptions): Promise<ProbeResult> {
+export async function probeBoot(options: ProbeOptions): Promise<ProbeResult> {
   const timeoutMs = options.timeoutMs ?? 20_000;
   const accel = options.accelerator === "kvm" ? ["-enable-kvm", "-cpu", "host"] : ["-accel", "tcg"];
   const append = `console=ttyS0 panic=0 quiet cloud_images.probe=1 ${options.extraKernelArgs ?? ""}`.trim();
@@ -46,40 +46,34 @@ export function probeBoot(options: ProbeOptions): Promise<ProbeResult> {
   ];
   const started = Date.now();
   const seconds = () => (Date.now() - started) / 1000;
-  return new Promise((resolve) => {
-    let output = "";
-    let done = false;
-    const finish = (result: ProbeResult) => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
-      resolve(result);
-    };
-    const child = spawn(options.qemuBinary, args, { stdio: ["ignore", "pipe", "pipe"] });
-    const timer = setTimeout(
-      () => finish({ ok: false, seconds: seconds(), reason: `no probe marker after ${timeoutMs / 1000} s` }),
+  let output = "";
+  let marker = false;
+  let qemu: Child;
+  try {
+    qemu = await startChild(options.qemuBinary, args, {
       timeoutMs,
-    );
-    const onData = (d: Buffer) => {
-      output += d.toString("utf8");
-      if (output.includes(PROBE_MARKER)) finish({ ok: true, seconds: seconds() });
-    };
-    child.stdout.on("data", onData);
-    child.stderr.on("data", onData);
-    child.on("error", (e) =>
-      finish({ ok: false, seconds: seconds(), reason: `cannot run ${options.qemuBinary}: ${e.message}` }),
-    );
-    child.on("close", (code, signal) => {
-      const status = signal ? `signal ${signal}` : `exit ${code}`;
-      const last = lastLine(output);
-      finish({
-        ok: false,
-        seconds: seconds(),
-        reason: `QEMU ended (${status}) without the marker${last ? `: ${last}` : ""}`,
-      });
+      onLine: (line) => {
+        output += `${line}\n`;
+        if (!marker && line.includes(PROBE_MARKER)) {
+          marker = true;
+          void qemu.stop("SIGKILL");
+        }
+      },
     });
-  });
+  } catch (e) {
+    return { ok: false, seconds: seconds(), reason: (e as Error).message };
+  }
+  const r = await qemu.result;
+  if (marker) return { ok: true, seconds: seconds() };
+  if (r.timedOut)
+    return { ok: false, seconds: seconds(), reason: `no probe marker after ${timeoutMs / 1000} s` };
+  const status = r.signal ? `signal ${r.signal}` : `exit ${r.exitCode}`;
+  const last = lastLine(output);
+  return {
+    ok: false,
+    seconds: seconds(),
+    reason: `QEMU ended (${status}) without the marker${last ? `: ${last}` : ""}`,
+  };
 }
 
 export interface AcceleratorChoice {

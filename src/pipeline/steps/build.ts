@@ -1,9 +1,9 @@
 /** build: `packer init` (when this Packer has it), then `packer build -only=SOURCE .` in the templates dir. */
 import { join } from "node:path";
 import { StepFailedError } from "../../errors.js";
+import { runChild } from "../../process/children.js";
 import type { LegContext, Step } from "../context.js";
 import { outputDirOf, shellQuote } from "../packer.js";
-import { runCommand } from "../process.js";
 
 export const DEFAULT_BUILD_TIMEOUT_MS = 3 * 60 * 60 * 1000;
 
@@ -25,22 +25,28 @@ export const build: Step = {
     const log = buildLogPath(ctx);
     const prefix = `[packer ${ctx.leg.arch}] `;
     if (ctx.state.packerInit) {
-      const init = await runCommand(packer, ["init", "."], { cwd, env: ctx.env, prefix, onLine: ctx.log });
+      const init = await runChild(packer, ["init", "."], {
+        cwd,
+        env: ctx.env,
+        onLine: (line) => ctx.log(prefix + line),
+        signal: ctx.signal,
+      });
       if (init.exitCode !== 0)
         throw new StepFailedError("build", `packer init failed (exit ${init.exitCode})`);
     }
     const args = ctx.state.packerArgs!;
     const timeoutMs = ctx.options.buildTimeoutMs ?? DEFAULT_BUILD_TIMEOUT_MS;
     ctx.log(`running: ${[packer, ...args].map(shellQuote).join(" ")} (in ${cwd})`);
-    const result = await runCommand(packer, args, {
+    const result = await runChild(packer, args, {
       cwd,
       env: ctx.env,
-      prefix,
-      onLine: ctx.log,
+      onLine: (line) => ctx.log(prefix + line),
       logFile: log,
       timeoutMs,
+      signal: ctx.signal,
     });
     ctx.state.packerLog = log;
+    if (result.stopped && ctx.signal?.aborted) throw ctx.signal.reason;
     const outputs = { command: [packer, ...args], exitCode: result.exitCode, log };
     if (result.timedOut) {
       throw new StepFailedError(

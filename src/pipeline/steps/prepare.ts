@@ -65,12 +65,12 @@ export const prepare: Step = {
     const vars = packerVarsFor(runnerOs, leg.arch);
     const packer = await findExecutable(options.packer ?? "packer", ctx.env.PATH);
     if (!packer) throw new StepFailedError("prepare", `packer not found: ${INSTALL_HINT.packer}`);
-    const pVersion = (await packerVersion(packer)) ?? "unknown";
+    const pVersion = (await packerVersion(packer, ctx.signal)) ?? "unknown";
     ctx.manifest.tools.packer = pVersion;
     const qemu = vars.qemu_binary!;
     if (!(await exists(qemu)))
       throw new StepFailedError("prepare", `${qemu} not found: ${INSTALL_HINT.qemu(qemu)}`);
-    ctx.manifest.tools.qemu = (await toolVersion(qemu, ["--version"])) ?? "unknown";
+    ctx.manifest.tools.qemu = (await toolVersion(qemu, ["--version"], ctx.signal)) ?? "unknown";
     for (const firmware of [vars.ovmf_code, vars.ovmf_vars]) {
       if (firmware && !(await exists(firmware)))
         ctx.warn(`${firmware} not found (UEFI builds need it: apt-get install ovmf)`);

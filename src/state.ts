@@ -1,0 +1,19 @@
+/**
+ * The tool's own state directory, never inside the templates or the output: leg manifests written before
+ * there is an image, build logs while Packer runs, and locks. `CLOUD_IMAGES_STATE_DIR`, else
+ * `$XDG_STATE_HOME/cloud-images`, else `~/.local/state/cloud-images`.
+ */
+import { homedir } from "node:os";
+import { isAbsolute, join, resolve } from "node:path";
+
+export function stateDir(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.CLOUD_IMAGES_STATE_DIR) return resolve(env.CLOUD_IMAGES_STATE_DIR);
+  const xdg = env.XDG_STATE_HOME;
+  if (xdg && isAbsolute(xdg)) return join(xdg, "cloud-images");
+  return join(homedir(), ".local", "state", "cloud-images");
+}
+
+/** Where the locks live. */
+export function lockDir(env: NodeJS.ProcessEnv = process.env): string {
+  return join(stateDir(env), "locks");
+}
