@@ -37,6 +37,14 @@ export interface Xattr {
   readonly value: Buffer;
 }
 
+/** Whether a filesystem was cleanly unmounted, read from its superblock, journal or log. */
+export interface CleanState {
+  /** False when the kernel would have to replay a journal or log, or the filesystem recorded errors. */
+  readonly clean: boolean;
+  /** One line saying what was found, e.g. "log clean (unmount record at block 2, cycle 1)". */
+  readonly detail: string;
+}
+
 export interface Filesystem {
   readonly type: "xfs" | "ext4";
   readonly label: string;
@@ -52,4 +60,6 @@ export interface Filesystem {
   read(ino: number, offset: number, length: number): Promise<Buffer>;
   /** Extended attributes of an inode, in on-disk order (read on demand only). */
   listXattrs(ino: number): Promise<readonly Xattr[]>;
+  /** Whether the filesystem was cleanly unmounted (read on demand only: XFS reads its log). */
+  cleanState(): Promise<CleanState>;
 }

@@ -2,18 +2,18 @@
  * Trees labelled with extended attributes, and the kernel as their oracle. Attributes are set by the
  * real tools (`setfattr --restore`, `setfacl`) on a loop-mounted filesystem or on a host directory
  * that `mkfs.ext4 -d` copies, and read back by `getfattr` from a mount of the finished image.
- * Images and the kernel's answers are cached under .cache/xattr by a hash of their recipe.
+ * Images and the kernel's answers are cached under .cache/xattr (see loop-images.ts).
  */
 import { execFileSync } from "node:child_process";
-import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Filesystem } from "../../src/fs/types.js";
+import { cachedToolImage, loopMountUnavailable } from "./loop-images.js";
 import { seededBytes } from "./xfs/mkfs.js";
 
-const CACHE = fileURLToPath(new URL("../../.cache/xattr/", import.meta.url));
+/** This file's source: a change to the trees rebuilds the cached images. */
+const FIXTURES_SOURCE = readFileSync(fileURLToPath(import.meta.url), "utf8");
 
 export interface XattrFile {
   /** Path below the tree's root, without a leading slash. */
@@ -200,71 +200,24 @@ export function kernelXattrs(root: string): KernelXattrs {
   return out;
 }
 
-/** Runs `fn` with the image loop-mounted at a temporary directory, unmounting afterwards. */
-export function withLoopMount<T>(image: string, options: string, fn: (mnt: string) => T): T {
-  const mnt = mkdtempSync(join(tmpdir(), "xattr-mnt-"));
-  execFileSync("mount", ["-o", `loop,${options}`, image, mnt], { stdio: "pipe" });
-  try {
-    return fn(mnt);
-  } finally {
-    execFileSync("umount", [mnt], { stdio: "pipe" });
-    rmSync(mnt, { recursive: true, force: true });
-  }
-}
-
-/** Why loop mounts cannot work here, or undefined when they might. */
-export function loopMountUnavailable(): string | undefined {
-  if (process.getuid?.() !== 0) return "not running as root (loop mounts need it)";
-  for (const tool of ["setfattr", "getfattr", "setfacl"]) {
-    try {
-      execFileSync("which", [tool], { stdio: "pipe" });
-    } catch {
-      return `${tool} is missing (apt-get install attr acl)`;
-    }
-  }
-  return undefined;
-}
-
 export interface XattrImage {
   readonly path: string;
   readonly kernel: KernelXattrs;
 }
 
-/**
- * The image `recipe` describes, from the cache or built by `build(imagePath)`, which returns the
- * kernel's view of its attributes.
- */
+/** The image `recipe` describes, from the cache or built by `build(imagePath)` (the kernel's view). */
 export function cachedXattrImage(
   name: string,
   recipe: unknown,
   build: (image: string) => KernelXattrs,
 ): XattrImage {
-  const tools = execFileSync("sh", ["-c", "mkfs.xfs -V; mke2fs -V 2>&1; uname -r"], { encoding: "utf8" });
-  const key = createHash("sha256")
-    .update(JSON.stringify({ recipe, tools, v: 1 }))
-    .update(readFileSync(fileURLToPath(import.meta.url)))
-    .digest("hex")
-    .slice(0, 20);
-  const entry = join(CACHE, `${name}-${key}`);
-  const path = join(entry, "fs.img");
-  const answers = join(entry, "kernel.json");
-  if (existsSync(answers)) return { path, kernel: JSON.parse(readFileSync(answers, "utf8")) as KernelXattrs };
-  mkdirSync(CACHE, { recursive: true });
-  const staging = `${entry}.${process.pid}.tmp`;
-  rmSync(staging, { recursive: true, force: true });
-  mkdirSync(staging);
-  try {
-    const kernel = build(join(staging, "fs.img"));
-    writeFileSync(join(staging, "kernel.json"), JSON.stringify(kernel));
-    try {
-      renameSync(staging, entry);
-    } catch {
-      // Another test file finished the same image first: use its copy.
-    }
-  } finally {
-    rmSync(staging, { recursive: true, force: true });
-  }
-  return { path, kernel: JSON.parse(readFileSync(answers, "utf8")) as KernelXattrs };
+  const { path, answers } = cachedToolImage("xattr", name, { recipe, fixtures: FIXTURES_SOURCE }, build);
+  return { path, kernel: answers };
+}
+
+/** Why these tests cannot run here, or undefined. */
+export function xattrToolsUnavailable(): string | undefined {
+  return loopMountUnavailable(["setfattr", "getfattr", "setfacl"]);
 }
 
 /** Every path of `fs` with its attributes as name → hex, for comparison with the kernel's view. */

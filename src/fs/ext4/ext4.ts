@@ -6,7 +6,7 @@
 import type { ByteSource } from "../../disk/source.js";
 import { MAX_READ } from "../../disk/source.js";
 import { ImageFormatError, UsageError } from "../../errors.js";
-import type { DirEntry, Filesystem, InodeStat, Xattr } from "../types.js";
+import type { CleanState, DirEntry, Filesystem, InodeStat, Xattr } from "../types.js";
 import { XATTR_SIZE_MAX } from "../xattr.js";
 import { type BlockRun, checkBlocks, type MapContext } from "./blockmap.js";
 import { inodeChecksumOk, xattrBlockChecksumOk } from "./checksum.js";
@@ -18,6 +18,7 @@ import { I_BLOCK_SIZE, INODE_FLAG, type Inode, parseInode, toStat } from "./inod
 import { Lru } from "./lru.js";
 import {
   COMPAT,
+  cleanStateOf,
   featureNames,
   INCOMPAT,
   parseSuperblock,
@@ -176,6 +177,10 @@ export class Ext4Filesystem implements Filesystem {
     const end = Math.min(inode.size, offset + length);
     if (end - offset > MAX_READ) throw new UsageError(`refusing a ${end - offset}-byte read; read in chunks`);
     return this.readData(inode, offset, length);
+  }
+
+  async cleanState(): Promise<CleanState> {
+    return cleanStateOf(this.sb);
   }
 
   async listXattrs(ino: number): Promise<Xattr[]> {

@@ -92,6 +92,13 @@ export interface Superblock {
   readonly unsignedHash: boolean;
   /** Seed of every metadata_csum checksum (s_checksum_seed, or the CRC-32C of the UUID). */
   readonly csumSeed: number;
+  /** s_state: VALID_FS (1) when cleanly unmounted or journalled, ERROR_FS (2) after errors. */
+  readonly state: number;
+  /** Errors the kernel recorded since the last fsck, with the first one's time and function. */
+  readonly errorCount: number;
+  readonly firstError: { readonly time: number; readonly func: string };
+  /** Head of the orphan inode list (inodes still to be released), 0 when empty. */
+  readonly lastOrphan: number;
 }
 
 /** True when `buf` (the first 2048 bytes of a partition or more) holds an ext2, ext3 or ext4 superblock. */
@@ -183,10 +190,42 @@ export function parseSuperblock(sb: Buffer, sourceSize: number): Superblock {
     hashSeed: [0, 1, 2, 3].map((i) => sb.readUInt32LE(0xec + 4 * i)),
     defHashVersion: sb.readUInt8(0xfc),
     unsignedHash: (flags & FLAG_UNSIGNED_HASH) !== 0,
+    state: sb.readUInt16LE(0x3a),
+    errorCount: sb.readUInt32LE(0x194),
+    firstError: { time: sb.readUInt32LE(0x198), func: cString(sb.subarray(0x1a8, 0x1c8)) },
+    lastOrphan: sb.readUInt32LE(0xe8),
     csumSeed:
       incompat & INCOMPAT.metadata_csum_seed
         ? sb.readUInt32LE(0x270)
         : crc32cRaw(0xffffffff, sb.subarray(0x68, 0x78)),
+  };
+}
+
+const STATE_VALID = 0x1;
+const STATE_ERROR = 0x2;
+
+/**
+ * Whether the filesystem was cleanly unmounted, as the kernel and e2fsck judge it from the superblock:
+ * a journal that needs recovery, a state not marked valid (unjournalled filesystems clear it while
+ * mounted), recorded errors, and orphan inodes left to release.
+ */
+export function cleanStateOf(sb: Superblock): { clean: boolean; detail: string } {
+  const problems: string[] = [];
+  if (sb.incompat & INCOMPAT.needs_recovery) problems.push("the journal needs recovery (needs_recovery)");
+  if (!(sb.state & STATE_VALID)) problems.push("the state is not clean (not unmounted, or fsck never finished)");
+  if (sb.state & STATE_ERROR || sb.errorCount > 0) {
+    const first = sb.firstError.time
+      ? `, first at ${new Date(sb.firstError.time * 1000).toISOString()}${sb.firstError.func ? ` in ${sb.firstError.func}` : ""}`
+      : "";
+    problems.push(`errors were recorded (${sb.errorCount} error${sb.errorCount === 1 ? "" : "s"}${first})`);
+  }
+  if (sb.lastOrphan !== 0 || sb.roCompat & RO_COMPAT.orphan_present) {
+    problems.push("orphan inodes are waiting to be released");
+  }
+  if (problems.length > 0) return { clean: false, detail: `not clean: ${problems.join("; ")}` };
+  return {
+    clean: true,
+    detail: sb.compat & COMPAT.has_journal ? "clean (journal empty, no errors recorded)" : "clean (no errors recorded)",
   };
 }
 

@@ -1,7 +1,7 @@
 /** The read-only XFS filesystem: the Filesystem interface over a ByteSource. */
 import { type ByteSource, MAX_READ } from "../../disk/source.js";
 import { ImageFormatError, UsageError } from "../../errors.js";
-import type { DirEntry, Filesystem, InodeStat, Xattr } from "../types.js";
+import type { CleanState, DirEntry, Filesystem, InodeStat, Xattr } from "../types.js";
 import { readXattrs } from "./attr.js";
 import { BlockCache } from "./cache.js";
 import type { XfsContext } from "./context.js";
@@ -9,6 +9,7 @@ import { readDirectory } from "./dir.js";
 import { type Extent, extentsInRange } from "./extents.js";
 import { XfsGeometry } from "./geometry.js";
 import { parseInode, type XfsInode } from "./inode.js";
+import { logCleanState } from "./log.js";
 import { parseSuperblock, SB_MIN_BYTES, type XfsSuperblock } from "./superblock.js";
 import { readSymlink } from "./symlink.js";
 
@@ -64,6 +65,10 @@ export class XfsFilesystem implements Filesystem {
 
   async readLink(ino: number): Promise<string> {
     return readSymlink(this.ctx, await this.inode(ino));
+  }
+
+  cleanState(): Promise<CleanState> {
+    return logCleanState(this.ctx);
   }
 
   async listXattrs(ino: number): Promise<Xattr[]> {

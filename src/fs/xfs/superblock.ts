@@ -79,6 +79,13 @@ export interface XfsSuperblock {
   readonly metaUuid: Buffer;
   readonly featuresIncompat: number;
   readonly featuresRoCompat: number;
+  /** The internal log: first filesystem block (0 when the log is on an external device) and length. */
+  readonly logStart: number;
+  readonly logBlocks: number;
+  /** sb_uuid as stored: v2 log record headers carry it. */
+  readonly uuidBytes: Buffer;
+  /** v5: the log sequence number (cycle, block) of the superblock's last write; 0 on v4. */
+  readonly lsnCycle: number;
 }
 
 /** True when `firstSector` starts with an XFS superblock (magic and a plausible version). */
@@ -214,5 +221,9 @@ export function parseSuperblock(buf: Buffer): XfsSuperblock {
     metaUuid,
     featuresIncompat: incompat,
     featuresRoCompat: roCompat,
+    logStart: readU64(buf, 48, "logstart"),
+    logBlocks: buf.readUInt32BE(96),
+    uuidBytes: uuid,
+    lsnCycle: version === 5 ? buf.readUInt32BE(240) : 0,
   };
 }

@@ -41,6 +41,7 @@ async function exercise(data: Buffer): Promise<{ ops: number; errors: number }> 
   };
   const fs = await attempt<Filesystem>(() => openExt4(new BufferSource(data)));
   if (!fs) return { ops, errors };
+  await attempt(() => fs.cleanState());
   const seen = new Set<number>([fs.rootIno]);
   const dirs = [fs.rootIno];
   while (dirs.length > 0 && ops < 5000) {

@@ -12,6 +12,7 @@ import { ImageFormatError } from "../../../src/errors.js";
 import { type Ext4Filesystem, openExt4 } from "../../../src/fs/ext4/index.js";
 import { PathResolver } from "../../../src/fs/path.js";
 import { getXattr } from "../../../src/fs/xattr.js";
+import { withLoopMount } from "../loop-images.js";
 import {
   applyXattrs,
   cachedXattrImage,
@@ -20,11 +21,10 @@ import {
   ext4Files,
   kernelXattrs,
   label,
-  loopMountUnavailable,
   readerXattrs,
-  withLoopMount,
   type XattrFile,
   type XattrImage,
+  xattrToolsUnavailable,
 } from "../xattr-fixtures.js";
 import { run, tempDir } from "./util.js";
 
@@ -62,7 +62,7 @@ for (const c of cases) {
     let source: FileSource | undefined;
     let fs: Ext4Filesystem;
     let paths: PathResolver;
-    const skipReason = loopMountUnavailable();
+    const skipReason = xattrToolsUnavailable();
 
     beforeAll(async () => {
       if (skipReason) {

@@ -3,7 +3,7 @@
  * (found by a magic-number scan: superblock, inodes, directory, extent btree, symlink and attribute
  * blocks) or
  * truncates the image, then opens it, walks every directory and reads every symlink and a few windows
- * of every file, and lists every inode's extended attributes (xfs_db sets them in every attribute fork
+ * of every file, reads the log's clean state, and lists every inode's extended attributes (xfs_db sets them in every attribute fork
  * form). Each iteration must finish, quickly, with success or a CloudImagesError. On v5 most
  * mutations get their checksum recomputed so they reach the structural checks behind it.
  *
@@ -116,6 +116,8 @@ function scanRegions(data: Buffer): FuzzImage["regions"] {
       regions.push({ name: `bmbt@${off}`, start: off, end: off + blockSize, crcAt: 64 });
     } else if (magic === 0x58534c4d && off % blockSize === 0) {
       regions.push({ name: `symlink@${off}`, start: off, end: off + blockSize, crcAt: 12 });
+    } else if (magic === 0xfeedbabe) {
+      regions.push({ name: `log record@${off}`, start: off, end: off + 1024 });
     } else if (magic === 0x5841524d && off % blockSize === 0) {
       regions.push({ name: `attr remote@${off}`, start: off, end: off + blockSize, crcAt: 12 });
     } else if (
@@ -151,6 +153,7 @@ class PatchedSource implements ByteSource {
 /** Opens and walks everything, bounded: revisited directories are skipped, file reads are windows. */
 async function exercise(source: ByteSource): Promise<void> {
   const fs = await openXfs(source);
+  await fs.cleanState();
   const seen = new Set<number>();
   const queue = [fs.rootIno];
   let entries = 0;
@@ -224,6 +227,7 @@ describe("XFS fuzzing", () => {
       expect(img.regions.some((r) => r.name.startsWith("dir"))).toBe(true);
       expect(img.regions.some((r) => r.name.startsWith("bmbt"))).toBe(true);
       expect(img.regions.filter((r) => r.name.startsWith("attr leaf/node")).length).toBeGreaterThan(2);
+      expect(img.regions.some((r) => r.name.startsWith("log record"))).toBe(true);
       await exercise(new PatchedSource(img.data, 0, Buffer.alloc(0), img.data.length)); // unmutated: succeeds
     }
 

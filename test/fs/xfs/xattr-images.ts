@@ -5,12 +5,12 @@
  */
 import { execFileSync, spawnSync } from "node:child_process";
 import { copyFileSync } from "node:fs";
+import { withLoopMount } from "../loop-images.js";
 import {
   applyXattrs,
   cachedXattrImage,
   type KernelXattrs,
   kernelXattrs,
-  withLoopMount,
   type XattrFile,
   type XattrImage,
   xfsFiles,

@@ -9,7 +9,7 @@ import { ImageFormatError } from "../../../src/errors.js";
 import { PathResolver } from "../../../src/fs/path.js";
 import { getXattr } from "../../../src/fs/xattr.js";
 import { openXfs, type XfsFilesystem } from "../../../src/fs/xfs/index.js";
-import { label, loopMountUnavailable, readerXattrs, type XattrImage } from "../xattr-fixtures.js";
+import { label, readerXattrs, type XattrImage, xattrToolsUnavailable } from "../xattr-fixtures.js";
 import { attrForkShape, v4XattrImage, v5XattrImage } from "./xattr-images.js";
 
 const LEAF_MAGIC = { 5: 0x3bee, 4: 0xfbee };
@@ -27,7 +27,7 @@ for (const c of cases) {
     let source: FileSource | undefined;
     let fs: XfsFilesystem;
     let paths: PathResolver;
-    const skipReason = c.mount ? loopMountUnavailable() : undefined;
+    const skipReason = c.mount ? xattrToolsUnavailable() : undefined;
 
     beforeAll(async () => {
       if (skipReason) {
