@@ -212,7 +212,8 @@ const STATE_ERROR = 0x2;
 export function cleanStateOf(sb: Superblock): { clean: boolean; detail: string } {
   const problems: string[] = [];
   if (sb.incompat & INCOMPAT.needs_recovery) problems.push("the journal needs recovery (needs_recovery)");
-  if (!(sb.state & STATE_VALID)) problems.push("the state is not clean (not unmounted, or fsck never finished)");
+  if (!(sb.state & STATE_VALID))
+    problems.push("the state is not clean (not unmounted, or fsck never finished)");
   if (sb.state & STATE_ERROR || sb.errorCount > 0) {
     const first = sb.firstError.time
       ? `, first at ${new Date(sb.firstError.time * 1000).toISOString()}${sb.firstError.func ? ` in ${sb.firstError.func}` : ""}`
@@ -225,7 +226,10 @@ export function cleanStateOf(sb: Superblock): { clean: boolean; detail: string }
   if (problems.length > 0) return { clean: false, detail: `not clean: ${problems.join("; ")}` };
   return {
     clean: true,
-    detail: sb.compat & COMPAT.has_journal ? "clean (journal empty, no errors recorded)" : "clean (no errors recorded)",
+    detail:
+      sb.compat & COMPAT.has_journal
+        ? "clean (journal empty, no errors recorded)"
+        : "clean (no errors recorded)",
   };
 }
 

@@ -139,7 +139,8 @@ function parseHeader(log: Log, buf: Buffer, block: number, uuid: Buffer): Record
   return {
     block,
     cycle: buf.readUInt32BE(4),
-    headerBlocks: version === XLOG_VERSION_2 && size > HEADER_CYCLE_SIZE ? Math.ceil(size / HEADER_CYCLE_SIZE) : 1,
+    headerBlocks:
+      version === XLOG_VERSION_2 && size > HEADER_CYCLE_SIZE ? Math.ceil(size / HEADER_CYCLE_SIZE) : 1,
     dataBlocks: Math.ceil(len / BB),
     ops: buf.readUInt32BE(40),
   };
@@ -149,7 +150,10 @@ function parseHeader(log: Log, buf: Buffer, block: number, uuid: Buffer): Record
 export async function logCleanState(ctx: XfsContext): Promise<CleanState> {
   const { sb } = ctx;
   if (sb.logStart === 0) {
-    return { clean: false, detail: "the log is on an external device that the image does not hold: cannot tell" };
+    return {
+      clean: false,
+      detail: "the log is on an external device that the image does not hold: cannot tell",
+    };
   }
   const start = ctx.geo.linearBlock(sb.logStart, sb.logBlocks, "log");
   const log = new Log(ctx, start * sb.blockSize, (sb.logBlocks * sb.blockSize) / BB);
@@ -175,7 +179,8 @@ export async function logCleanState(ctx: XfsContext): Promise<CleanState> {
     head = at;
     record = undefined;
   }
-  if (!record) return { clean: false, detail: `log not clean: the records before log block ${head} are torn` };
+  if (!record)
+    return { clean: false, detail: `log not clean: the records before log block ${head} are torn` };
   const where = `log block ${record.block}, cycle ${record.cycle}`;
   if (record.ops === 1) {
     const op = await log.read((record.block + record.headerBlocks) % log.blocks, 1);
