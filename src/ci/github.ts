@@ -1,7 +1,15 @@
-/** GitHub Actions files: step outputs ($GITHUB_OUTPUT) and the job summary ($GITHUB_STEP_SUMMARY). */
+/**
+ * GitHub Actions files: step outputs ($GITHUB_OUTPUT), the job environment ($GITHUB_ENV) and the job
+ * summary ($GITHUB_STEP_SUMMARY).
+ */
 import { randomUUID } from "node:crypto";
 import { appendFileSync } from "node:fs";
 import { UsageError } from "../errors.js";
+
+/** Refuses early (before a long run) when a GitHub Actions file the run will write to is not set. */
+export function requireGithubFiles(...variables: string[]): void {
+  for (const v of variables) requireEnvFile(v);
+}
 
 function requireEnvFile(variable: string): string {
   const path = process.env[variable];
@@ -9,11 +17,11 @@ function requireEnvFile(variable: string): string {
   return path;
 }
 
-/** Appends `name=value` outputs; multi-line values use the heredoc form GitHub documents. */
-export function appendGithubOutputs(outputs: Readonly<Record<string, string>>): void {
-  const path = requireEnvFile("GITHUB_OUTPUT");
+/** `name=value` lines; multi-line values use the heredoc form GitHub documents. */
+function appendAssignments(variable: string, values: Readonly<Record<string, string>>): void {
+  const path = requireEnvFile(variable);
   let text = "";
-  for (const [name, value] of Object.entries(outputs)) {
+  for (const [name, value] of Object.entries(values)) {
     if (value.includes("\n")) {
       const delimiter = `ghadelimiter_${randomUUID()}`;
       text += `${name}<<${delimiter}\n${value}\n${delimiter}\n`;
@@ -22,6 +30,16 @@ export function appendGithubOutputs(outputs: Readonly<Record<string, string>>): 
     }
   }
   appendFileSync(path, text);
+}
+
+/** Appends step outputs to $GITHUB_OUTPUT. */
+export function appendGithubOutputs(outputs: Readonly<Record<string, string>>): void {
+  appendAssignments("GITHUB_OUTPUT", outputs);
+}
+
+/** Sets variables for the job's later steps through $GITHUB_ENV. */
+export function appendGithubEnv(variables: Readonly<Record<string, string>>): void {
+  appendAssignments("GITHUB_ENV", variables);
 }
 
 export function appendJobSummary(markdown: string): boolean {

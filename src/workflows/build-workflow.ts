@@ -5,15 +5,10 @@
  * pinned by commit, and the workflow token gets no permission a job does not need.
  */
 import { type Arch, isKitten, type Version, WORKFLOWS, type WorkflowId } from "../catalog/catalog.js";
-import {
-  DEFAULT_TEMPLATES_REPOSITORY,
-  NODE_VERSION,
-  SHARED_ACTION_DIR,
-  TEMPLATES_DIR,
-  TOOL_DIR,
-} from "./layout.js";
+import { DEFAULT_TEMPLATES_REPOSITORY, SHARED_ACTION_DIR, TEMPLATES_DIR, TOOL_DIR } from "./layout.js";
 import { type ArchMatrixSpec, archMatrixSpec } from "./matrix-spec.js";
 import { ACTIONS, uses } from "./pins.js";
+import { checkoutTool, installToolSteps, TOOL_CLI } from "./tool-steps.js";
 
 type Obj = Record<string, unknown>;
 
@@ -23,10 +18,13 @@ const X86_64_RUNS_ON =
   "format('runs-on={0}/family=c7i.metal-24xl+c7a.metal-48xl+*8gd.metal*/image=ubuntu24-full-x64', github.run_id) " +
   "|| 'ubuntu-24.04' }}";
 
-/** RunsOn a1.metal in the org; elsewhere the ephemeral EC2 runner, labelled with the run id. */
+/**
+ * RunsOn a1.metal in the org, with a 40 GB volume (the default one runs out of space: upstream
+ * a79d9d0); elsewhere the ephemeral EC2 runner, labelled with the run id.
+ */
 const AARCH64_RUNS_ON =
   "${{ github.repository_owner == 'AlmaLinux' && " +
-  "format('runs-on={0}/family=a1.metal/image=almalinux-9-aarch64', github.run_id) || github.run_id }}";
+  "format('runs-on={0}/family=a1.metal/image=almalinux-9-aarch64/volume=40g', github.run_id) || github.run_id }}";
 
 const EC2_RUNNER_TAGS = JSON.stringify([{ Key: "Project", Value: "GitHub Actions Self-hosted Runners" }]);
 
@@ -109,14 +107,6 @@ function legTitle(spec: ArchMatrixSpec, what: string): string {
   return `\${{ matrix.variant }} ${type}-${spec.arch} ${what}`;
 }
 
-function checkoutTool(): Obj {
-  return {
-    name: "Check out cloud-images",
-    uses: uses(ACTIONS.checkout),
-    with: { path: TOOL_DIR, "persist-credentials": false },
-  };
-}
-
 function checkoutTemplates(): Obj {
   return {
     name: "Check out the Packer templates",
@@ -140,22 +130,12 @@ function initDataJob(): Obj {
       date_stamp: "${{ steps.stamp.outputs.date_stamp }}",
     },
     steps: [
-      checkoutTool(),
-      {
-        name: "Set up Node.js",
-        uses: uses(ACTIONS.setupNode),
-        with: { "node-version": NODE_VERSION, "package-manager-cache": false },
-      },
-      {
-        name: "Install cloud-images",
-        "working-directory": TOOL_DIR,
-        run: "npm ci --ignore-scripts --no-audit --no-fund\nnpm run build\n",
-      },
+      ...installToolSteps(),
       {
         name: "Date+time stamp",
         id: "stamp",
         env: { DATE_TIME_STAMP: "${{ inputs.date_time_stamp }}" },
-        run: `node ${TOOL_DIR}/bin/cloud-images.js stamp --date-time-stamp="$DATE_TIME_STAMP" --github\n`,
+        run: `${TOOL_CLI} stamp --date-time-stamp="$DATE_TIME_STAMP" --github\n`,
       },
     ],
   };
@@ -189,6 +169,7 @@ function buildJob(spec: ArchMatrixSpec, selfHosted: boolean): Obj {
         MATTERMOST_WEBHOOK_URL: "${{ secrets.MATTERMOST_WEBHOOK_URL }}",
         MATTERMOST_CHANNEL: "${{ vars.MATTERMOST_CHANNEL }}",
         PACKER_GITHUB_API_TOKEN: "${{ secrets.GIT_HUB_TOKEN }}",
+        packer_cpus: "${{ vars.PACKER_CPUS }}",
         store_as_artifact: "${{ inputs.store_as_artifact }}",
         upload_to_s3: "${{ inputs.upload_to_s3 }}",
         notify_mattermost: "${{ inputs.notify_mattermost }}",
@@ -234,18 +215,31 @@ function runnerJob(spec: ArchMatrixSpec): Obj {
   return job;
 }
 
-const ARCH_JOBS: Record<Arch, string> = { x86_64: "build-gh-hosted", aarch64: "build-self-hosted" };
+/** The job that builds an arch's legs (a matrix, one leg per entry). */
+export const BUILD_JOBS: Readonly<Record<Arch, string>> = {
+  x86_64: "build-gh-hosted",
+  aarch64: "build-self-hosted",
+};
+
+/**
+ * The jobs that build the legs of workflow `id`, by name: the x86_64 matrix, and the aarch64 runners
+ * and matrix. A job that must follow every leg `needs` the build jobs among these keys.
+ */
+export function legJobs(id: WorkflowId): Obj {
+  const x86 = archMatrixSpec(id, "x86_64");
+  const arm = archMatrixSpec(id, "aarch64");
+  const jobs: Obj = {};
+  if (x86.versionsWithLegs.length > 0) jobs[BUILD_JOBS.x86_64] = buildJob(x86, false);
+  if (arm.versionsWithLegs.length > 0) {
+    jobs["start-self-hosted-runner"] = runnerJob(arm);
+    jobs[BUILD_JOBS.aarch64] = buildJob(arm, true);
+  }
+  return jobs;
+}
 
 /** The workflow object for `id`. */
 export function buildWorkflow(id: WorkflowId): Obj {
-  const x86 = archMatrixSpec(id, "x86_64");
-  const arm = archMatrixSpec(id, "aarch64");
-  const jobs: Obj = { "init-data": initDataJob() };
-  if (x86.versionsWithLegs.length > 0) jobs[ARCH_JOBS.x86_64] = buildJob(x86, false);
-  if (arm.versionsWithLegs.length > 0) {
-    jobs["start-self-hosted-runner"] = runnerJob(arm);
-    jobs[ARCH_JOBS.aarch64] = buildJob(arm, true);
-  }
+  const jobs: Obj = { "init-data": initDataJob(), ...legJobs(id) };
   return {
     name: WORKFLOWS[id].name,
     "run-name": runName(id),

@@ -5,6 +5,7 @@ import { WORKFLOW_IDS, WORKFLOWS } from "../catalog/catalog.js";
 import { buildWorkflow } from "./build-workflow.js";
 import { unifiedDiff } from "./diff.js";
 import { HEADER, SHARED_ACTION_DIR, WORKFLOWS_DIR } from "./layout.js";
+import { buildScheduledWorkflow, SCHEDULED_WORKFLOW_FILE } from "./scheduled-workflow.js";
 import { buildSharedAction } from "./shared-action.js";
 import { toYamlText } from "./yaml-text.js";
 
@@ -14,17 +15,21 @@ export interface GeneratedFile {
   readonly content: string;
 }
 
-/** Every generated file, workflows first, in a fixed order. */
+/** Every generated file, in a fixed order: the build workflows, the scheduler, the shared action. */
 export function generatedFiles(): GeneratedFile[] {
   const workflows = WORKFLOW_IDS.map((id) => ({
     path: `${WORKFLOWS_DIR}/${WORKFLOWS[id].file}`,
     content: toYamlText(buildWorkflow(id), HEADER, ["jobs"]),
   }));
+  const scheduled = {
+    path: `${WORKFLOWS_DIR}/${SCHEDULED_WORKFLOW_FILE}`,
+    content: toYamlText(buildScheduledWorkflow(), HEADER, ["jobs"]),
+  };
   const action = {
     path: `${SHARED_ACTION_DIR}/action.yml`,
     content: toYamlText(buildSharedAction(), HEADER),
   };
-  return [...workflows, action];
+  return [...workflows, scheduled, action];
 }
 
 /** Writes every generated file under `root`; returns the paths written (relative to root). */

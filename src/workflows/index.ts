@@ -4,5 +4,7 @@ export * from "./generate.js";
 export * from "./layout.js";
 export * from "./matrix-spec.js";
 export * from "./pins.js";
+export * from "./schedule.js";
+export * from "./scheduled-workflow.js";
 export * from "./shared-action.js";
 export * from "./templates.js";

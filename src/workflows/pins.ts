@@ -17,11 +17,9 @@ export const ACTIONS = {
   checkout: pin("actions/checkout", "d23441a48e516b6c34aea4fa41551a30e30af803", "v6.1.0"),
   setupNode: pin("actions/setup-node", "249970729cb0ef3589644e2896645e5dc5ba9c38", "v6.5.0"),
   uploadArtifact: pin("actions/upload-artifact", "b7c566a772e6b6bfb58ed0dc250532a479d7789f", "v6.0.0"),
-  ec2Runner: pin(
-    "NextChapterSoftware/ec2-action-builder",
-    "70344ab48a310a0d62700b708d3d608272732ff8",
-    "v1.11",
-  ),
+  // Renamed from NextChapterSoftware. Upstream moved to v1.12, whose commit is not in any copy of the
+  // repository readable here; this is v1.11's commit (verified) until v1.12's can be (README, CI section).
+  ec2Runner: pin("unblocked/ec2-action-builder", "70344ab48a310a0d62700b708d3d608272732ff8", "v1.11"),
   runsOn: pin("runs-on/action", "d141ef83eb66d096ce8afc767e09115a65c63b60", "v2.1.2"),
 } as const satisfies Record<string, PinnedAction>;
 

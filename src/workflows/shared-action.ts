@@ -31,6 +31,11 @@ const INPUTS: Obj = {
   MATTERMOST_WEBHOOK_URL: input("Mattermost incoming webhook URL", false, ""),
   MATTERMOST_CHANNEL: input("Mattermost channel", false, ""),
   PACKER_GITHUB_API_TOKEN: input("GitHub token for `packer init` (API rate limit)", false, ""),
+  packer_cpus: input(
+    "vCPUs for the Packer build VM, a whole number (empty: the templates' default; the workflows pass the variable PACKER_CPUS)",
+    false,
+    "",
+  ),
   store_as_artifact: input(
     "Store the image, checksum and package list as workflow artifacts",
     false,
@@ -83,14 +88,16 @@ echo "PKR_VAR_qemu_binary=/usr/libexec/qemu-kvm" >> "$GITHUB_ENV"
 
 const KVM_RULE = `KERNEL=="kvm", GROUP="kvm", MODE="0666", OPTIONS+="static_node=kvm"`;
 
-function artifactStep(id: string, what: string, output: string, level: number, required: boolean): Obj {
+/** Artifacts are named after the image file, as upstream names them (IMAGE_NAME, IMAGE_NAME.sha256sum...). */
+function artifactStep(id: string, what: string, output: string, suffix: string, level: number): Obj {
+  const required = output !== "packages";
   return {
     name: `Store the ${what} as an artifact`,
     id,
     if: "inputs.store_as_artifact == 'true'",
     uses: uses(ACTIONS.uploadArtifact),
     with: {
-      name: `\${{ inputs.type }}-\${{ inputs.variant }}-\${{ inputs.arch }}-${output}`,
+      name: `\${{ env.IMAGE_NAME }}${suffix}`,
       path: `\${{ steps.run.outputs.${output} }}`,
       "compression-level": level,
       "if-no-files-found": required ? "error" : "warn",
@@ -101,8 +108,9 @@ function artifactStep(id: string, what: string, output: string, level: number, r
 function steps(): Obj[] {
   return [
     {
+      // Only on RunsOn, and not on AlmaLinux runner images, which have no CloudWatch agent (upstream bb5d49b).
       name: "RunsOn metrics",
-      if: "github.repository_owner == 'AlmaLinux'",
+      if: "env.RUNS_ON_VERSION != '' && !contains(env.RUNS_ON_AMI_NAME, 'AlmaLinux')",
       uses: uses(ACTIONS.runsOn),
       with: { metrics: "cpu,network,memory,disk,io" },
     },
@@ -145,9 +153,14 @@ function steps(): Obj[] {
       run: `echo '${KVM_RULE}' | sudo tee /etc/udev/rules.d/99-kvm4all.rules\nsudo udevadm control --reload-rules\nsudo udevadm trigger --name-match=kvm\n`,
     }),
     bash({
-      name: "Give Packer the metal runner's CPUs",
-      if: "github.repository_owner == 'AlmaLinux'",
-      run: 'echo "PKR_VAR_cpus=$(( $(nproc) - 4 ))" >> "$GITHUB_ENV"\n',
+      name: "Give the Packer build VM more CPUs",
+      if: "inputs.packer_cpus != ''",
+      env: { PACKER_CPUS: "${{ inputs.packer_cpus }}" },
+      run:
+        'if ! [[ "$PACKER_CPUS" =~ ^[1-9][0-9]{0,3}$ ]]; then\n' +
+        '  echo "::error::PACKER_CPUS must be a whole number of vCPUs (1-9999)"; exit 1\n' +
+        "fi\n" +
+        'echo "PKR_VAR_cpus=$PACKER_CPUS" >> "$GITHUB_ENV"\n',
     }),
     bash({
       name: "Install the templates' Packer plugins",
@@ -174,15 +187,16 @@ function steps(): Obj[] {
         `${CLI} run --type "$TYPE" --variant "$VARIANT" --arch "$ARCH" --templates "$TEMPLATES" \\\n` +
         `  --timestamp "$TIME_STAMP" --store "$STORE" --to publish --github\n`,
     }),
-    artifactStep("image-artifact", "image", "image", 1, true),
-    artifactStep("checksum-artifact", "checksum", "checksum", 1, true),
-    artifactStep("packages-artifact", "package list", "packages", 9, false),
+    artifactStep("image-artifact", "image", "image", "", 1),
+    artifactStep("checksum-artifact", "checksum", "checksum", ".sha256sum", 1),
+    artifactStep("packages-artifact", "package list", "packages", ".txt", 9),
     {
       name: "Store the manifest and SBOM as an artifact",
       if: "${{ !cancelled() && inputs.store_as_artifact == 'true' && steps.run.outputs.manifest != '' }}",
       uses: uses(ACTIONS.uploadArtifact),
       with: {
-        name: "${{ inputs.type }}-${{ inputs.variant }}-${{ inputs.arch }}-manifest",
+        // Before an image exists (a failed build) the leg names the artifact.
+        name: "${{ env.IMAGE_NAME || format('{0}-{1}-{2}', inputs.type, inputs.variant, inputs.arch) }}.manifest",
         path: "${{ steps.run.outputs.manifest }}\n${{ steps.run.outputs.sbom }}\n",
         "compression-level": 9,
       },

@@ -39,7 +39,13 @@ describe.skipIf(skip !== null)("cloud-images run: the demo leg", () => {
   let dir: string;
   let store: string;
   let expectedNames: string;
-  const env = { CHECKPOINT_DISABLE: "1", GITHUB_ACTIONS: "", GITHUB_STEP_SUMMARY: "", GITHUB_OUTPUT: "" };
+  const env = {
+    CHECKPOINT_DISABLE: "1",
+    GITHUB_ACTIONS: "",
+    GITHUB_STEP_SUMMARY: "",
+    GITHUB_OUTPUT: "",
+    GITHUB_ENV: "",
+  };
   const run = (args: string[], extraEnv: Record<string, string> = {}) =>
     runCli(["run", "--templates", dir, ...LEG, ...args], { env: { ...env, ...extraEnv } });
   const imagePath = () => join(dir, OUT, IMAGE);
@@ -117,11 +123,14 @@ describe.skipIf(skip !== null)("cloud-images run: the demo leg", () => {
     // The human summary (printed outside Actions) has the seed's headline.
   }, 600_000);
 
-  it("prints the seed's summary and writes GitHub outputs", async () => {
+  it("prints the seed's summary, writes GitHub outputs and the job environment upstream's actions read", async () => {
     const out = join(dir, "github-output");
+    const jobEnv = join(dir, "github-env");
     writeFileSync(out, "");
+    writeFileSync(jobEnv, "");
     const r = await run(["--from", "report", "--store", `file://${store}`, "--github"], {
       GITHUB_OUTPUT: out,
+      GITHUB_ENV: jobEnv,
     });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain("**AlmaLinux release 9.6 x86_64** Gencloud Image build `20260220143000`");
@@ -140,6 +149,20 @@ describe.skipIf(skip !== null)("cloud-images run: the demo leg", () => {
       sbom: `${imagePath()}.cdx.json`,
       tests: "passed",
     });
+    expect(readFileSync(jobEnv, "utf8")).toBe(
+      [
+        "version_major=9",
+        "alma_arch=x86_64",
+        "IMAGE_TYPE=Gencloud",
+        "RELEASE=9.6",
+        "RELEASE_STRING=AlmaLinux release 9.6",
+        "RELEASE_PACKAGE=almalinux-release",
+        `AWS_S3_PATH=${PREFIX}`,
+        `IMAGE_FILE=${imagePath()}`,
+        `IMAGE_NAME=${IMAGE}`,
+        "",
+      ].join("\n"),
+    );
   });
 
   it("--from verify reuses the earlier steps once the image still matches; publishing again skips", async () => {

@@ -12,8 +12,10 @@ export type Obj = Record<string, unknown>;
 export const WORKFLOW_PATHS: Record<WorkflowId, string> = Object.fromEntries(
   WORKFLOW_IDS.map((id) => [id, `.github/workflows/${WORKFLOWS[id].file}`]),
 ) as Record<WorkflowId, string>;
+export const SCHEDULED_PATH = ".github/workflows/scheduled-builds.yml";
 export const ACTION_PATH = ".github/actions/shared-steps/action.yml";
-export const ALL_PATHS = [...Object.values(WORKFLOW_PATHS), ACTION_PATH];
+/** Every generated file, in the order `workflows generate` writes them. */
+export const ALL_PATHS = [...Object.values(WORKFLOW_PATHS), SCHEDULED_PATH, ACTION_PATH];
 
 export function committedText(path: string): string {
   return readFileSync(join(REPO_ROOT, path), "utf8");

@@ -87,6 +87,13 @@ describe("pinned actions", () => {
     }
   });
 
+  it("the EC2 runner action goes by its new name, unblocked/ec2-action-builder", () => {
+    expect(ACTIONS.ec2Runner.repo).toBe("unblocked/ec2-action-builder");
+    for (const path of Object.values(WORKFLOW_PATHS)) {
+      expect(committedText(path)).not.toContain("NextChapterSoftware");
+    }
+  });
+
   it("checkouts keep no credentials", () => {
     for (const path of Object.values(WORKFLOW_PATHS)) {
       const checkouts = allSteps(committedYaml(path)).filter((s) =>
@@ -128,6 +135,14 @@ describe("the shared action", () => {
     expect(text).toContain("/usr/share/OVMF/OVMF_CODE_4M.fd");
     expect(text).toContain("/usr/share/OVMF/OVMF_VARS_4M.fd");
     expect(text).toContain("/usr/libexec/qemu-kvm");
+  });
+
+  it("runs Packer as the runner user, never through sudo", () => {
+    const scripts = steps.map((s) => String(s.run ?? ""));
+    expect(scripts.some((r) => r.includes("packer init"))).toBe(true);
+    // sudo may install packages (apt-get install packer), never run Packer or the CLI.
+    for (const r of scripts) expect(r).not.toMatch(/\bsudo\s+(-\S+\s+)*(\S*\/)?(packer|node)\b/);
+    expect("sudo /usr/bin/packer build .").toMatch(/\bsudo\s+(-\S+\s+)*(\S*\/)?(packer|node)\b/);
   });
 
   it("checks the templates before Packer is installed or run", () => {

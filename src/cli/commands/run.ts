@@ -1,7 +1,13 @@
 import type { Command } from "commander";
-import { appendGithubOutputs, inGithubActions } from "../../ci/github.js";
+import {
+  appendGithubEnv,
+  appendGithubOutputs,
+  inGithubActions,
+  requireGithubFiles,
+} from "../../ci/github.js";
 import { UsageError } from "../../errors.js";
 import { STEP_NAMES, type StepName } from "../../manifest/manifest.js";
+import { upstreamJobEnv } from "../../pipeline/job-env.js";
 import { runLeg } from "../../pipeline/runner.js";
 import { DEFAULT_STORE_URL } from "../../publish/open-store.js";
 import { parseTagArgs } from "../../publish/validate.js";
@@ -65,7 +71,11 @@ export function register(program: Command): void {
     .option("--build-timeout <MINUTES>", "stop Packer after this long", "180")
     .option("--no-sbom", "do not write a CycloneDX SBOM beside the image")
     .option("--json", "print the leg manifest as JSON (logs stay on stderr)")
-    .option("--github", "append image, checksum, packages, manifest, sbom and tests to $GITHUB_OUTPUT")
+    .option(
+      "--github",
+      "append image, checksum, packages, manifest, sbom and tests to $GITHUB_OUTPUT, and IMAGE_FILE,\n" +
+        "IMAGE_NAME, AWS_S3_PATH, RELEASE_STRING… (what upstream's test and release actions read) to $GITHUB_ENV",
+    )
     .addHelpText(
       "after",
       "\nExit codes: 0 success, 1 a step failed (named), 2 bad input.\n" +
@@ -87,6 +97,7 @@ function minutes(value: string): number {
 async function run(opts: RunOptions): Promise<number> {
   const store = opts.store ?? (inGithubActions() ? undefined : DEFAULT_STORE_URL);
   if (!store) throw new UsageError("--store is required in CI (s3://BUCKET, file://DIR or none)");
+  if (opts.github && !opts.dryRun) requireGithubFiles("GITHUB_OUTPUT", "GITHUB_ENV");
   const progress = new ProgressLine(process.stderr.isTTY === true);
   const result = await runLeg({
     type: opts.type,
@@ -130,6 +141,7 @@ async function run(opts: RunOptions): Promise<number> {
       sbom: state.sbomPath ?? "",
       tests: result.manifest.tests.offline,
     });
+    appendGithubEnv(upstreamJobEnv(state));
   }
   if (opts.json) printJson(result.manifest);
   else {

@@ -13,7 +13,9 @@ export function register(program: Command): void {
 
   workflows
     .command("generate")
-    .description("write .github/workflows/*-build.yml and .github/actions/shared-steps/action.yml")
+    .description(
+      "write .github/workflows/*-build.yml, scheduled-builds.yml and .github/actions/shared-steps/action.yml",
+    )
     .option("--out <dir>", "repository root to write under", ".")
     .option("--json", "print the written paths as a JSON array")
     .addHelpText("after", "\nExample:\n  cloud-images workflows generate --out /tmp/ci")
