@@ -93,6 +93,15 @@ export class InterruptedError extends CloudImagesError {
   }
 }
 
+/** A signing or attestation key that is missing, malformed, or locked with another passphrase. */
+export class SigningKeyError extends UsageError {}
+
+/** A release that does not verify: a signature, a checksum, a size or an attestation differs. */
+export class VerificationFailedError extends CloudImagesError {}
+
+/** Writing a release (checksums, signatures, attestations, index) to a store failed. */
+export class ReleaseError extends CloudImagesError {}
+
 /** Sending a notification failed. */
 export class NotifyError extends CloudImagesError {}
 

@@ -11,6 +11,7 @@ export * from "./notify/index.js";
 export * from "./pipeline/index.js";
 export * from "./process/index.js";
 export * from "./publish/index.js";
+export * from "./release/index.js";
 export * from "./resolve/index.js";
 export * from "./retry.js";
 export * from "./rpm/index.js";

@@ -27,6 +27,7 @@ const MAY_IMPORT: Readonly<Record<string, readonly string[]>> = {
   manifest: ["publish", "base"],
   ci: ["base"],
   notify: ["manifest", "inspect", "ci", "base"],
+  release: ["catalog", "manifest", "publish", "base"],
   workflows: ["catalog", "resolve", "base"],
   pipeline: [
     "catalog",
@@ -41,6 +42,7 @@ const MAY_IMPORT: Readonly<Record<string, readonly string[]>> = {
     "notify",
     "workflows",
     "process",
+    "release",
     "base",
   ],
   cli: [
@@ -57,6 +59,7 @@ const MAY_IMPORT: Readonly<Record<string, readonly string[]>> = {
     "workflows",
     "pipeline",
     "process",
+    "release",
     "base",
   ],
 };

@@ -25,6 +25,18 @@ export const verdictSchema = z.object({
   packagesFile: z.string().optional(),
 });
 
+/** Where a directory's content came from, as git knows it (absent when it is not a checkout). */
+export const gitSourceSchema = z.object({
+  /** The `origin` remote's URL, without credentials. */
+  repository: z.string().optional(),
+  commit: z.string().optional(),
+  /** The checked-out branch or tag, when known. */
+  ref: z.string().optional(),
+  /** Uncommitted changes were present. */
+  dirty: z.boolean().optional(),
+});
+export type GitSource = z.infer<typeof gitSourceSchema>;
+
 export const stepRecordSchema = z.object({
   name: z.enum(STEP_NAMES),
   status: z.enum(["ok", "failed", "skipped", "reused"]),
@@ -58,6 +70,18 @@ export const legManifestSchema = z.object({
   timeStamp: z.string(),
   dateStamp: z.string(),
   templatesDir: z.string().optional(),
+  /** The commits the build came from: the Packer templates and this tool. */
+  sources: z.object({ templates: gitSourceSchema.optional(), tool: gitSourceSchema.optional() }).optional(),
+  /** Where the build ran: the GitHub Actions run, or this host. */
+  builder: z
+    .object({
+      /** A URI: the workflow run's URL in GitHub Actions, else `urn:cloud-images:host:NAME`. */
+      id: z.string(),
+      /** The workflow file and ref that ran (GitHub Actions). */
+      workflow: z.string().optional(),
+      host: z.string().optional(),
+    })
+    .optional(),
   tools: z.record(z.string(), z.string()),
   image: z
     .object({

@@ -129,6 +129,31 @@ export class FileStore implements ObjectStore {
     await writeAtomically(`${path}${TAGS_SUFFIX}`, (out) => writeFully(out, jsonBytes(tags)));
   }
 
+  async get(key: string): Promise<Buffer | undefined> {
+    try {
+      return await readFile(this.pathOf(key));
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === "ENOENT" || code === "EISDIR" || code === "ENOTDIR") return undefined;
+      throw new PublishError(`cannot read ${key} from ${this.url}: ${code}`, { cause: e });
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    const path = this.pathOf(key);
+    // The object first: without it, leftover sidecars describe nothing (head ignores them).
+    for (const file of [path, `${path}${META_SUFFIX}`, `${path}${TAGS_SUFFIX}`]) {
+      try {
+        await unlink(file);
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code !== "ENOENT") {
+          throw new PublishError(`cannot delete ${key} from ${this.url}: ${code}`, { cause: e });
+        }
+      }
+    }
+  }
+
   urlFor(key: string): string {
     return pathToFileURL(this.pathOf(key)).href;
   }

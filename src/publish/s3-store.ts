@@ -12,6 +12,8 @@ import {
   type CompletedPart,
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
   GetObjectTaggingCommand,
   HeadBucketCommand,
   HeadObjectCommand,
@@ -391,6 +393,26 @@ export class S3Store implements ObjectStore {
       this.client.send(new PutObjectTaggingCommand({ Bucket: this.bucket, Key: key, Tagging: { TagSet } })),
     ).catch((e) => {
       throw this.failure(`tagging ${key}`, e);
+    });
+  }
+
+  async get(key: string): Promise<Buffer | undefined> {
+    try {
+      return await this.retry(`reading ${key}`, async () => {
+        const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+        return Buffer.from(await out.Body!.transformToByteArray());
+      });
+    } catch (e) {
+      if (statusOf(e) === 404 || nameOf(e) === "NoSuchKey" || nameOf(e) === "NotFound") return undefined;
+      throw this.failure(`reading ${key}`, e);
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    await this.retry(`deleting ${key}`, () =>
+      this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key })),
+    ).catch((e) => {
+      throw this.failure(`deleting ${key}`, e);
     });
   }
 

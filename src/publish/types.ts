@@ -49,6 +49,10 @@ export interface ObjectStore {
   getTags(key: string): Promise<Record<string, string>>;
   /** Replaces the object's whole tag set. */
   putTags(key: string, tags: Tags): Promise<void>;
+  /** The whole object (meant for small ones: index documents, checksum files), or undefined when absent. */
+  get(key: string): Promise<Buffer | undefined>;
+  /** Removes the object (and its tags); nothing happens when it is absent. */
+  delete(key: string): Promise<void>;
   /** The public download URL of a key, if the store has one. */
   urlFor(key: string): string | undefined;
   close(): Promise<void>;

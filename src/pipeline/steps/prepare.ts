@@ -21,6 +21,7 @@ import {
 } from "../host.js";
 import { outputDirOf, packerBuildArgs } from "../packer.js";
 import { lookupRelease } from "../release-lookup.js";
+import { builderOf, gitSource, toolSource } from "../sources.js";
 
 const INSTALL_HINT = {
   packer:
@@ -60,6 +61,10 @@ export const prepare: Step = {
   async run(ctx) {
     const { options, leg } = ctx;
     const { resolved, releaseFrom } = await resolveForRun(ctx);
+
+    const [templates, tool] = await Promise.all([gitSource(options.templatesDir), toolSource()]);
+    ctx.manifest.sources = { ...(templates ? { templates } : {}), ...(tool ? { tool } : {}) };
+    ctx.manifest.builder = builderOf(ctx.env);
 
     const runnerOs = await detectRunnerOs();
     const vars = packerVarsFor(runnerOs, leg.arch);

@@ -1,0 +1,56 @@
+import type { Command } from "commander";
+import { UsageError } from "../../errors.js";
+import { lookupRelease } from "../../pipeline/release-lookup.js";
+import { DEFAULT_MIRROR } from "../../resolve/release-package.js";
+import { action, printJson, printLines } from "../util.js";
+
+export interface PointReleaseOptions {
+  version: string;
+  arch: string;
+  mirror: string;
+  timeout: string;
+  json?: boolean;
+}
+
+export const POINT_RELEASE_EXAMPLES =
+  "  cloud-images point-release --version 9 --arch x86_64\n" +
+  "  cloud-images point-release --version 10 --arch x86_64_v2 --mirror https://repo.almalinux.org/almalinux --json";
+
+export function register(program: Command): void {
+  program
+    .command("point-release")
+    .description(
+      "the current point release (e.g. 9.6), read from the mirror's almalinux-release-latest package",
+    )
+    .requiredOption("--version <V>", "major version: 10-kitten, 10, 9 or 8 (Kitten is always 10, no network)")
+    .requiredOption("--arch <A>", "x86_64, aarch64, or x86_64_v2 (versions with -v2 legs)")
+    .option("--mirror <URL>", "base URL holding almalinux-release-latest-V.A.rpm", DEFAULT_MIRROR)
+    .option("--timeout <SECONDS>", "give up after this many seconds", "30")
+    .option("--json", 'print {"release", "url", "package", "bytesFetched", "requests"}')
+    .addHelpText(
+      "after",
+      "\nOnly the package's lead, signature and header are downloaded (HTTP Range requests).\n" +
+        "`cloud-images release --version V --arch A` (the older spelling) does the same.\n" +
+        `\nExamples:\n${POINT_RELEASE_EXAMPLES}`,
+    )
+    .action(action(pointRelease));
+}
+
+/** Prints the point release; shared with `release --version … --arch …`. */
+export async function pointRelease(opts: PointReleaseOptions): Promise<number> {
+  const seconds = Number(opts.timeout);
+  if (!/^[0-9]+(\.[0-9]+)?$/.test(opts.timeout) || !(seconds > 0)) {
+    throw new UsageError(
+      `invalid --timeout "${opts.timeout.slice(0, 20)}" (valid: a positive number of seconds)`,
+    );
+  }
+  const info = await lookupRelease({
+    version: opts.version,
+    arch: opts.arch,
+    mirror: opts.mirror,
+    timeoutMs: seconds * 1000,
+  });
+  if (opts.json) printJson(info);
+  else printLines([info.release]);
+  return 0;
+}
