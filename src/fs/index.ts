@@ -1,4 +1,5 @@
 export * from "./ext4/index.js";
+export { FatFilesystem, openFat } from "./fat/index.js";
 export * from "./path.js";
 export * from "./probe.js";
 export type * from "./types.js";

@@ -127,19 +127,27 @@ export class PathResolver {
   private async lookupName(dirIno: number, name: string): Promise<number | undefined> {
     let names = this.dirCache.get(dirIno);
     if (!names) {
-      names = indexEntries(await this.fs.readDir(dirIno));
+      names = indexEntries(await this.fs.readDir(dirIno), this.fs.caseInsensitive === true);
       if (this.dirCache.size >= PathResolver.CACHE_DIRS) {
         this.dirCache.delete(this.dirCache.keys().next().value!);
       }
       this.dirCache.set(dirIno, names);
     }
-    return names.get(name);
+    return names.get(name) ?? (this.fs.caseInsensitive ? names.get(folded(name)) : undefined);
   }
 }
 
-function indexEntries(entries: readonly DirEntry[]): Map<string, number> {
+/** The key of a name in a case-insensitive lookup (NUL cannot occur in a name, so keys never collide). */
+function folded(name: string): string {
+  return `\0${name.toLowerCase()}`;
+}
+
+function indexEntries(entries: readonly DirEntry[], fold: boolean): Map<string, number> {
   const m = new Map<string, number>();
-  for (const e of entries) m.set(e.name, e.ino);
+  for (const e of entries) {
+    m.set(e.name, e.ino);
+    if (fold && !m.has(folded(e.name))) m.set(folded(e.name), e.ino);
+  }
   return m;
 }
 

@@ -32,29 +32,9 @@ export function detectFilesystem(head: Buffer): FilesystemKind {
   return "unknown";
 }
 
-/**
- * Label and volume ID of a FAT filesystem from its boot sector, spelled as blkid does
- * ("EFI", "1234-ABCD"). The label in the root directory is not read: mkfs.fat writes both.
- */
-export function fatIdentity(head: Buffer): { label?: string; uuid?: string } {
-  if (detectFilesystem(head) !== "vfat") return {};
-  // FAT32 moves the extended BPB from offset 36 to 64; 0x29 marks it as carrying id and label.
-  const fat32 = head.readUInt16LE(22) === 0;
-  const ebpb = fat32 ? 64 : 36;
-  if (head[ebpb + 2] !== 0x29) return {};
-  const id = head
-    .readUInt32LE(ebpb + 3)
-    .toString(16)
-    .toUpperCase()
-    .padStart(8, "0");
-  const label = head.toString("latin1", ebpb + 7, ebpb + 18).trimEnd();
-  return {
-    uuid: `${id.slice(0, 4)}-${id.slice(4)}`,
-    ...(label !== "" && label !== "NO NAME" ? { label } : {}),
-  };
-}
+export { fatIdentity } from "./fat/boot.js";
 
-/** Opens an XFS or ext2/3/4 filesystem; other kinds are not readable. */
+/** Opens an XFS, ext2/3/4 or FAT filesystem; other kinds are not readable. */
 export async function openFilesystem(source: ByteSource): Promise<Filesystem> {
   const head = await source.read(0, Math.min(PROBE_BYTES, source.size));
   const kind = detectFilesystem(head);
@@ -69,9 +49,13 @@ export async function openFilesystem(source: ByteSource): Promise<Filesystem> {
       const { openExt4 } = await import("./ext4/index.js");
       return openExt4(source);
     }
+    case "vfat": {
+      const { openFat } = await import("./fat/index.js");
+      return openFat(source);
+    }
     default:
       throw new ImageFormatError(
-        `cannot read a ${kind === "unknown" ? "unrecognised" : kind} filesystem (readable: xfs, ext2/3/4)`,
+        `cannot read a ${kind === "unknown" ? "unrecognised" : kind} filesystem (readable: xfs, ext2/3/4, vfat)`,
       );
   }
 }

@@ -46,11 +46,13 @@ export interface CleanState {
 }
 
 export interface Filesystem {
-  readonly type: "xfs" | "ext4";
+  readonly type: "xfs" | "ext4" | "vfat";
   readonly label: string;
   readonly uuid: string;
   readonly blockSize: number;
   readonly rootIno: number;
+  /** Names match without regard to case (FAT, as Linux's vfat matches them). */
+  readonly caseInsensitive?: boolean;
   stat(ino: number): Promise<InodeStat>;
   /** Entries of a directory, without `.` and `..`, in on-disk order. */
   readDir(ino: number): Promise<DirEntry[]>;

@@ -17,11 +17,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { ByteSource } from "../../../src/disk/source.js";
-import { checkRange } from "../../../src/disk/source.js";
 import { isCloudImagesError } from "../../../src/errors.js";
 import { crc32cSkipping } from "../../../src/fs/crc32c.js";
 import { openXfs } from "../../../src/fs/xfs/index.js";
 import { type Mutation, mutate, type Region, randInt, rng } from "../../helpers/mutate.js";
+import { PatchedSource } from "../../helpers/patched-source.js";
 import { dir, makeXfsImage, seededBytes, type TreeNode, xfsDbListings } from "./mkfs.js";
 
 const SECONDS = Number(process.env.XFS_FUZZ_SECONDS ?? 20);
@@ -129,25 +129,6 @@ function scanRegions(data: Buffer): FuzzImage["regions"] {
   }
   if (!v5) for (const r of regions) delete r.crcAt;
   return regions;
-}
-
-/** The base image with one patched range and an optional shorter size. */
-class PatchedSource implements ByteSource {
-  constructor(
-    private readonly base: Buffer,
-    private readonly patchAt: number,
-    private readonly patch: Buffer,
-    readonly size: number,
-  ) {}
-
-  async read(offset: number, length: number): Promise<Buffer> {
-    checkRange(this, offset, length, "fuzzed image");
-    const out = Buffer.from(this.base.subarray(offset, offset + length));
-    const from = Math.max(offset, this.patchAt);
-    const to = Math.min(offset + length, this.patchAt + this.patch.length);
-    if (from < to) this.patch.copy(out, from - offset, from - this.patchAt, to - this.patchAt);
-    return out;
-  }
 }
 
 /** Opens and walks everything, bounded: revisited directories are skipped, file reads are windows. */
