@@ -56,6 +56,12 @@ export class RpmFormatError extends CloudImagesError {}
 /** A required external tool or system facility is missing (packer, qemu, /dev/kvm...). */
 export class EnvironmentError extends CloudImagesError {}
 
+/** A program or firmware file the command needs is not installed; the message names the package. */
+export class MissingDependencyError extends UsageError {}
+
+/** A boot test that could not run to a verdict (QEMU would not start, the overlay could not be made). */
+export class BootTestError extends CloudImagesError {}
+
 /** One step of a build leg failed; names the step. */
 export class StepFailedError extends CloudImagesError {
   readonly step: string;

@@ -1,4 +1,5 @@
 /** The library: every layer below the CLI. */
+export * from "./boot/index.js";
 export * from "./catalog/index.js";
 export * from "./ci/index.js";
 export * from "./disk/index.js";

@@ -88,20 +88,4 @@ export function packerSupportsInit(version: string): boolean {
   return major > 1 || (major === 1 && minor >= 7);
 }
 
-export type KvmAccess = { usable: true } | { usable: false; reason: string };
-
-export async function kvmAccess(device = "/dev/kvm"): Promise<KvmAccess> {
-  if (!(await exists(device)))
-    return { usable: false, reason: `${device} does not exist (no KVM on this machine)` };
-  try {
-    await access(device, constants.R_OK | constants.W_OK);
-    return { usable: true };
-  } catch {
-    return {
-      usable: false,
-      reason:
-        `no read/write access to ${device}: add yourself to the kvm group (sudo usermod -aG kvm $USER) or install ` +
-        `the udev rule KERNEL=="kvm", GROUP="kvm", MODE="0666", OPTIONS+="static_node=kvm"`,
-    };
-  }
-}
+export { type KvmAccess, kvmAccess } from "../boot/accel.js";

@@ -23,6 +23,7 @@ export const COMMANDS: ReadonlyArray<readonly [name: string, load: Loader]> = [
   ["ls", () => import("./ls.js")],
   ["cat", () => import("./cat.js")],
   ["verify", () => import("./verify.js")],
+  ["boot-test", () => import("./boot-test.js")],
   ["packages", () => import("./packages.js")],
   ["sbom", () => import("./sbom.js")],
 ];
