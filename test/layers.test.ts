@@ -29,6 +29,7 @@ const MAY_IMPORT: Readonly<Record<string, readonly string[]>> = {
   notify: ["manifest", "inspect", "ci", "base"],
   release: ["catalog", "manifest", "publish", "base"],
   workflows: ["catalog", "resolve", "base"],
+  boot: ["catalog", "resolve", "disk", "fs", "rpm", "inspect", "process", "base"],
   pipeline: [
     "catalog",
     "resolve",
@@ -43,6 +44,7 @@ const MAY_IMPORT: Readonly<Record<string, readonly string[]>> = {
     "workflows",
     "process",
     "release",
+    "boot",
     "base",
   ],
   cli: [
@@ -60,6 +62,7 @@ const MAY_IMPORT: Readonly<Record<string, readonly string[]>> = {
     "pipeline",
     "process",
     "release",
+    "boot",
     "base",
   ],
 };

@@ -7,8 +7,8 @@ import { access, constants, mkdtemp, rm, stat, writeFile } from "node:fs/promise
 import { arch as hostArch, tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Arch } from "../catalog/catalog.js";
+import { runChild } from "../process/children.js";
 import type { Accelerator } from "./machine.js";
-import { runChild } from "./process.js";
 
 export const PROBE_MARKER = "CLOUD-IMAGES-KVM-PROBE-OK";
 

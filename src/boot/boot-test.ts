@@ -6,15 +6,16 @@
  * as soon as its outcome is certain; QEMU always ends, and the overlay, seed and server are removed.
  */
 import { randomBytes } from "node:crypto";
-import { copyFile, mkdir, mkdtemp, rm, stat, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, mkdtemp, readdir, rm, stat, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve as resolvePath } from "node:path";
 import { type Arch, type ImageType, parseVariant } from "../catalog/catalog.js";
 import { requireLeg } from "../catalog/validate.js";
-import { BootTestError, UsageError } from "../errors.js";
+import { BootTestError, InterruptedError, UsageError } from "../errors.js";
 import { writeFileAtomic } from "../files.js";
 import type { CheckResult } from "../inspect/verdict.js";
+import { type Child, runChild, startChild } from "../process/children.js";
 import { requireRelease, resolveLeg } from "../resolve/resolve.js";
 import { type AcceleratorChoice, chooseAccelerator } from "./accel.js";
 import {
@@ -37,7 +38,6 @@ import { requireFirmware, requireHostTools } from "./host.js";
 import { type BootImageFacts, readImageFacts } from "./image-facts.js";
 import { writeIso9660 } from "./iso9660.js";
 import { type Accelerator, GUEST_MAC, type MachineSpec, qemuArgs } from "./machine.js";
-import { type Child, runChild, startChild } from "./process.js";
 import { type BootPhases, type BootRecord, type BootTestResult, bootJunit } from "./result.js";
 import { noCloudSeed, noCloudSmbiosSerial, openNebulaContext, SLIRP_HOST } from "./seed.js";
 import { PHONE_HOME_PATH, type SeedServer, startSeedServer } from "./seed-server.js";
@@ -110,6 +110,29 @@ const CONSOLE_ONLY_REASON: Partial<Record<ImageType, string>> = {
     "Azure images wait for Azure's metadata service (WALinuxAgent/cloud-init Azure datasource); only the console is checked",
   oci: "OCI images wait for Oracle Cloud's metadata service; only the console is checked",
 };
+
+const WORK_PREFIX = "cloud-images-boot-";
+
+/**
+ * Work directories of boot tests whose process is gone (killed with SIGKILL: no cleanup ran; the
+ * process supervisor's watchdog ended their QEMU): removed at the next start.
+ */
+async function sweepDeadWorkDirs(parent: string): Promise<void> {
+  for (const name of await readdir(parent).catch(() => [] as string[])) {
+    const m = new RegExp(`^${WORK_PREFIX}(\\d+)-`).exec(name);
+    if (!m || isRunning(Number(m[1]))) continue;
+    await rm(join(parent, name), { recursive: true, force: true });
+  }
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
 
 /** Sidecar files of a boot test, beside the image. */
 export const bootFiles = {
@@ -421,7 +444,8 @@ export async function bootTest(imagePath: string, options: BootTestOptions): Pro
 
   const parent = options.workDir ?? tmpdir();
   await mkdir(parent, { recursive: true });
-  const work = await mkdtemp(join(parent, "cloud-images-boot-"));
+  await sweepDeadWorkDirs(parent);
+  const work = await mkdtemp(join(parent, `${WORK_PREFIX}${process.pid}-`));
   const runs: BootRun[] = [];
   const records: BootRecord[] = [];
   let stoppedEarly: string | undefined;
@@ -442,7 +466,7 @@ export async function bootTest(imagePath: string, options: BootTestOptions): Pro
         phases: phasesOf(run, session.cloudInitDone),
         ...(session.cloudInitDone !== undefined ? { cloudInitDoneSeconds: session.cloudInitDone } : {}),
       });
-      options.signal?.throwIfAborted();
+      throwIfInterrupted(options.signal);
       const failing = runBootChecks(runs, p.expectations).filter((c) => c.status === "fail");
       if (failing.length > 0) failedTail ??= session.watch.lastLines();
       if (failing.length > 0 && !p.keepGoing && index < p.boots) {
@@ -506,7 +530,7 @@ async function runBoot(
   let qemu: Child | undefined;
   const tail = new FileTail(s.consoleLog, (c) => s.consoleData(c));
   try {
-    options.signal?.throwIfAborted();
+    throwIfInterrupted(options.signal);
     const overlay = join(dir, "disk.qcow2");
     await makeOverlay(p, overlay, options.signal);
     const volumes: string[] = [];
@@ -723,6 +747,17 @@ async function loginAndAsk(p: Plan, s: BootSession, target: SshTarget): Promise<
 
 function describe(o: SshOutcome): string {
   return o.ok ? "logged in" : `${o.failure}: ${o.message}`;
+}
+
+/** After an interrupt: the boot was ended and cleaned up; say so and stop. */
+function throwIfInterrupted(signal: AbortSignal | undefined): void {
+  if (!signal?.aborted) return;
+  const reason = signal.reason;
+  const name: NodeJS.Signals = reason instanceof InterruptedError ? reason.signal : "SIGTERM";
+  throw new InterruptedError(
+    name,
+    `boot test interrupted by ${name}: QEMU stopped, its overlay, seed and server removed`,
+  );
 }
 
 /** Checks that already failed from what one boot showed so far (except those still being waited for). */

@@ -6,7 +6,7 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { EnvironmentError } from "../errors.js";
-import { runChild } from "./process.js";
+import { runChild } from "../process/children.js";
 
 export interface SshTarget {
   readonly ssh: string;

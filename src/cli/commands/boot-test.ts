@@ -4,6 +4,7 @@ import { bootTest, parseDiskSize } from "../../boot/boot-test.js";
 import type { BootTestResult } from "../../boot/result.js";
 import { UsageError } from "../../errors.js";
 import type { CheckResult } from "../../inspect/verdict.js";
+import { handleInterrupts } from "../../process/interrupts.js";
 import { action, printJson, printLines, table } from "../util.js";
 
 interface BootTestCliOptions {
@@ -140,10 +141,7 @@ export function register(program: Command): void {
               },
             )
           : undefined;
-        const controller = new AbortController();
-        const onSignal = (signal: NodeJS.Signals) => controller.abort(signal);
-        process.once("SIGINT", onSignal);
-        process.once("SIGTERM", onSignal);
+        const interrupts = handleInterrupts();
         try {
           const result = await bootTest(image, {
             type: opts.type,
@@ -166,24 +164,14 @@ export function register(program: Command): void {
             requiredPackages: opts.require,
             consoleLog: opts.consoleLog,
             junitFile: opts.junit,
-            signal: controller.signal,
+            signal: interrupts.signal,
             log: (line) => process.stderr.write(`${line}\n`),
           });
           if (opts.json) printJson(result);
           else printLines(humanReport(result));
           return result.passed ? 0 : 1;
-        } catch (e) {
-          if (controller.signal.aborted) {
-            const signal = controller.signal.reason as NodeJS.Signals;
-            process.stderr.write(
-              `cloud-images: boot test interrupted by ${signal}; QEMU stopped, temporary files removed\n`,
-            );
-            return signal === "SIGTERM" ? 143 : 130;
-          }
-          throw e;
         } finally {
-          process.off("SIGINT", onSignal);
-          process.off("SIGTERM", onSignal);
+          interrupts.dispose();
         }
       }),
     );
