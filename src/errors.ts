@@ -35,6 +35,9 @@ export class UsageError extends CloudImagesError {
   override readonly exitCode: number = EXIT_USAGE;
 }
 
+/** An input file that is missing, unreadable, or not a regular file (a FIFO, a device, a directory). */
+export class InputFileError extends UsageError {}
+
 /** A (type, variant, arch) combination that the catalog does not build. */
 export class NotInCatalogError extends UsageError {}
 

@@ -3,8 +3,9 @@
  * filesystem is a ByteSource: qcow2 wraps a file, a partition is a slice of a disk, a filesystem
  * reads its blocks through a slice.
  */
-import { type FileHandle, open } from "node:fs/promises";
+import type { FileHandle } from "node:fs/promises";
 import { ImageFormatError } from "../errors.js";
+import { openInput } from "../files.js";
 
 export interface ByteSource {
   /** Size in bytes. */
@@ -41,22 +42,10 @@ export class FileSource implements ByteSource {
     readonly path: string,
   ) {}
 
+  /** A missing file, a FIFO, a socket or a character device is refused (InputFileError) before any read. */
   static async open(path: string): Promise<FileSource> {
-    let handle: FileHandle;
-    try {
-      handle = await open(path, "r");
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      throw new ImageFormatError(`cannot open ${path}: ${code === "ENOENT" ? "no such file" : code}`, {
-        cause: e,
-      });
-    }
-    const st = await handle.stat();
-    if (!st.isFile() && !st.isBlockDevice()) {
-      await handle.close();
-      throw new ImageFormatError(`${path} is not a regular file`);
-    }
-    return new FileSource(handle, st.size, path);
+    const { handle, stat } = await openInput(path, { blockDevices: true });
+    return new FileSource(handle, stat.size, path);
   }
 
   async read(offset: number, length: number): Promise<Buffer> {

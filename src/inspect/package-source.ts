@@ -2,9 +2,10 @@
  * One side of a package diff, recognised from its content: a disk image (its rpm database), a name
  * list in the seed's format (`IMAGE.txt`), or a JSON package list (as `packages --format json` prints).
  */
-import { open } from "node:fs/promises";
+
 import { QCOW2_MAGIC } from "../disk/qcow2.js";
 import { UsageError } from "../errors.js";
+import { openInput, readInputFile } from "../files.js";
 import type { ListedPackage } from "./package-diff.js";
 import { parsePackageNames } from "./package-diff.js";
 import { openImageRoot } from "./root.js";
@@ -51,16 +52,8 @@ function listedPackage(value: unknown, at: string): ListedPackage | string {
 }
 
 async function readStart(path: string): Promise<{ head: Buffer; size: number }> {
-  let fh: Awaited<ReturnType<typeof open>>;
+  const { handle: fh, stat: st } = await openInput(path, { blockDevices: true });
   try {
-    fh = await open(path, "r");
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new UsageError(`cannot open ${path}: ${code === "ENOENT" ? "no such file" : code}`, { cause: e });
-  }
-  try {
-    const st = await fh.stat();
-    if (!st.isFile() && !st.isBlockDevice()) throw new UsageError(`${path} is not a regular file`);
     const head = Buffer.alloc(Math.min(SNIFF_BYTES, st.size));
     await fh.read(head, 0, head.length, 0);
     return { head, size: st.size };
@@ -109,12 +102,7 @@ export function parsePackageListJson(text: string, path: string): ListedPackage[
 
 async function readWhole(path: string, size: number): Promise<string> {
   if (size > MAX_LIST_BYTES) throw new UsageError(`${path} is ${size} bytes, too large for a package list`);
-  const fh = await open(path, "r");
-  try {
-    return (await fh.readFile()).toString("utf8");
-  } finally {
-    await fh.close();
-  }
+  return (await readInputFile(path, { maxBytes: MAX_LIST_BYTES })).toString("utf8");
 }
 
 /** Reads a package list from an image, a name list or a JSON list. */

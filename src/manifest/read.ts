@@ -1,20 +1,13 @@
 /** Reading leg manifests for reports: one file, or every `*.manifest.json` under a directory. */
-import { readdir, readFile, stat } from "node:fs/promises";
+import { readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { UsageError } from "../errors.js";
+import { readInputFile } from "../files.js";
 import { type LegManifest, legManifestSchema } from "./manifest.js";
 
 /** Parses and validates one manifest; anything wrong is a one-line UsageError naming the file. */
 export async function readLegManifest(path: string): Promise<LegManifest> {
-  let text: string;
-  try {
-    text = await readFile(path, "utf8");
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new UsageError(`cannot read manifest ${path}: ${code === "ENOENT" ? "no such file" : code}`, {
-      cause: e,
-    });
-  }
+  const text = (await readInputFile(path, { what: "manifest" })).toString("utf8");
   return parseLegManifest(text, path);
 }
 

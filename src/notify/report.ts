@@ -3,10 +3,11 @@
  * summary to $GITHUB_STEP_SUMMARY when asked (and set), and posts the message when a webhook is given.
  * A failed post is returned, not thrown: a notification never fails a build.
  */
-import { readFile } from "node:fs/promises";
+
 import { dirname, isAbsolute, resolve } from "node:path";
 import { appendJobSummary } from "../ci/github.js";
 import { UsageError } from "../errors.js";
+import { readInputFile } from "../files.js";
 import { diffPackageNames, type PackageNameDiff, parsePackageNames } from "../inspect/package-diff.js";
 import type { LegManifest } from "../manifest/manifest.js";
 import { legLinks, workflowRunUrl } from "./links.js";
@@ -52,14 +53,7 @@ export async function reportLeg(manifest: LegManifest, options: LegReportOptions
 }
 
 async function readNames(path: string, what: string): Promise<string[]> {
-  try {
-    return parsePackageNames(await readFile(path, "utf8"));
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new UsageError(`cannot read ${what} ${path}: ${code === "ENOENT" ? "no such file" : code}`, {
-      cause: e,
-    });
-  }
+  return parsePackageNames((await readInputFile(path, { what })).toString("utf8"));
 }
 
 /**

@@ -3,9 +3,10 @@
  * not change (size, mtime, bytes past the end) while we read it.
  */
 import { createHash } from "node:crypto";
-import { type FileHandle, open } from "node:fs/promises";
+import type { FileHandle } from "node:fs/promises";
 import { basename } from "node:path";
-import { PublishError, UsageError } from "../errors.js";
+import { PublishError } from "../errors.js";
+import { openInput } from "../files.js";
 
 /** Chunk size for sequential passes (hashing, local copies). */
 export const CHUNK = 8 * 1024 * 1024;
@@ -21,20 +22,10 @@ export class LocalFile {
     readonly mtimeMs: number,
   ) {}
 
+  /** A missing file, a FIFO, a socket or a device is refused (InputFileError, exit 2) before any read. */
   static async open(path: string): Promise<LocalFile> {
-    let handle: FileHandle;
-    try {
-      handle = await open(path, "r");
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      throw new UsageError(`cannot open ${path}: ${code === "ENOENT" ? "no such file" : code}`, { cause: e });
-    }
-    const st = await handle.stat();
-    if (!st.isFile()) {
-      await handle.close();
-      throw new UsageError(`${path} is not a regular file`);
-    }
-    return new LocalFile(handle, path, basename(path), st.size, st.mtimeMs);
+    const { handle, stat } = await openInput(path);
+    return new LocalFile(handle, path, basename(path), stat.size, stat.mtimeMs);
   }
 
   /** Fills `buffer[0, length)` from `offset`; a short read means the file shrank under us. */

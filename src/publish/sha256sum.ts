@@ -1,6 +1,6 @@
 /** coreutils `sha256sum` files: `<64 hex>  <name>` (text mode) or `<64 hex> *<name>` (binary mode). */
-import { readFile } from "node:fs/promises";
 import { UsageError } from "../errors.js";
+import { readInputFile } from "../files.js";
 import { quoted } from "./validate.js";
 
 export interface ChecksumLine {
@@ -35,12 +35,10 @@ export async function readSidecarSha256(filePath: string, name: string): Promise
   const sumPath = `${filePath}.sha256sum`;
   let text: string;
   try {
-    text = await readFile(sumPath, "utf8");
+    text = (await readInputFile(sumPath, { maxBytes: 1024 * 1024 })).toString("utf8");
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw new UsageError(`cannot read ${sumPath}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, {
-      cause: e,
-    });
+    if ((e as { cause?: NodeJS.ErrnoException }).cause?.code === "ENOENT") return undefined;
+    throw e;
   }
   const entry = parseSha256sum(text, sumPath).find((l) => l.name === name);
   if (!entry) throw new UsageError(`${sumPath} has no checksum for ${quoted(name)}`);

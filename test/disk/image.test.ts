@@ -3,7 +3,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { detectContainer, openContainer, openImage } from "../../src/disk/image.js";
 import { BufferSource } from "../../src/disk/source.js";
-import { ImageFormatError } from "../../src/errors.js";
+import { ImageFormatError, InputFileError } from "../../src/errors.js";
 import { mixedContent, rawToQcow2, run, type TempDir, tempDir } from "./tools.js";
 
 let tmp: TempDir;
@@ -15,7 +15,11 @@ beforeAll(() => {
 });
 afterAll(() => tmp.remove());
 
-async function refused(path: string): Promise<string> {
+/** The one-line error for a path that is not an image: a typed image error, or bad input for what is no file. */
+async function refused(
+  path: string,
+  kind: typeof ImageFormatError | typeof InputFileError = ImageFormatError,
+): Promise<string> {
   const e = await openImage(path).then(
     async (img) => {
       await img.close();
@@ -23,7 +27,7 @@ async function refused(path: string): Promise<string> {
     },
     (err: unknown) => err,
   );
-  expect(e).toBeInstanceOf(ImageFormatError);
+  expect(e).toBeInstanceOf(kind);
   const message = (e as Error).message;
   expect(message).not.toContain("\n");
   return message;
@@ -84,9 +88,11 @@ describe("openImage", () => {
   it("refuses an empty file, a missing file and a directory", async () => {
     writeFileSync(tmp.path("empty"), "");
     expect(await refused(tmp.path("empty"))).toMatch(/is empty/);
-    expect(await refused(tmp.path("missing"))).toMatch(/cannot open .*missing: no such file/);
+    expect(await refused(tmp.path("missing"), InputFileError)).toMatch(/cannot open .*missing: no such file/);
     mkdirSync(tmp.path("dir"));
-    expect(await refused(tmp.path("dir"))).toMatch(/is not a regular file/);
+    expect(await refused(tmp.path("dir"), InputFileError)).toMatch(
+      /dir is a directory, not a regular file or a block device/,
+    );
   });
 
   it("reads qcow2 held in memory (openContainer over any ByteSource)", async () => {

@@ -251,9 +251,9 @@ describe("cat", () => {
     expect(r.stderr).toBe(message.replace("IMG", al9.paths.raw!));
   });
 
-  it("an image file that does not exist: exit 1, one line", async () => {
+  it("an image file that does not exist: exit 2 (bad input, as everywhere), one line", async () => {
     const r = await runCli(["cat", `${join(tmp, "missing.qcow2")}:/etc/os-release`]);
-    expect(r).toMatchObject({ code: 1, stdout: "" });
+    expect(r).toMatchObject({ code: 2, stdout: "" });
     expect(r.stderr).toBe(`cloud-images: error: cannot open ${join(tmp, "missing.qcow2")}: no such file\n`);
   });
 });

@@ -164,7 +164,7 @@ describe("report --manifest", () => {
   });
 
   it.each([
-    [["--manifest", "/nonexistent/x.manifest.json"], {}, /cannot read manifest .*: no such file/],
+    [["--manifest", "/nonexistent/x.manifest.json"], {}, /cannot open manifest .*: no such file/],
     [["--manifest", GENCLOUD, "--mattermost"], {}, /--mattermost needs MATTERMOST_WEBHOOK_URL/],
     [
       ["--manifest", GENCLOUD, "--mattermost"],
