@@ -2,6 +2,7 @@ import { Command } from "commander";
 import pkg from "../../package.json" with { type: "json" };
 import { reportError } from "./action.js";
 import { registerCommands } from "./commands/index.js";
+import { installInterrupts } from "./interrupts.js";
 
 export async function buildProgram(argv: readonly string[]): Promise<Command> {
   const program = new Command("cloud-images")
@@ -33,6 +34,7 @@ process.stdout.on("error", (e: NodeJS.ErrnoException) => {
   throw e;
 });
 
+installInterrupts();
 try {
   await (await buildProgram(process.argv)).parseAsync(process.argv);
 } catch (e) {

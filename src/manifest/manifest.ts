@@ -39,7 +39,8 @@ export type GitSource = z.infer<typeof gitSourceSchema>;
 
 export const stepRecordSchema = z.object({
   name: z.enum(STEP_NAMES),
-  status: z.enum(["ok", "failed", "skipped", "reused"]),
+  /** `interrupted`: the tool got SIGINT, SIGTERM or SIGHUP during the step (see the manifest's `interrupted`). */
+  status: z.enum(["ok", "failed", "skipped", "reused", "interrupted"]),
   startedAt: z.string(),
   endedAt: z.string(),
   durationMs: z.number().nonnegative(),
@@ -106,5 +107,7 @@ export const legManifestSchema = z.object({
     })
     .optional(),
   steps: z.array(stepRecordSchema),
+  /** Set when the run was stopped by a signal: during which step, by which signal, when. */
+  interrupted: z.object({ step: z.enum(STEP_NAMES), signal: z.string(), at: z.string() }).optional(),
 });
 export type LegManifest = z.infer<typeof legManifestSchema>;

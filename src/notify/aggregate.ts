@@ -21,9 +21,9 @@ function cell(s: string): string {
   return s.replace(/\|/g, "\\|").replace(/\n/g, " ");
 }
 
-/** The first step that failed, if any (the leg stopped there). */
+/** The first step that failed or was interrupted, if any (the leg stopped there). */
 function failedStep(m: LegManifest): string | undefined {
-  return m.steps.find((s) => s.status === "failed")?.name;
+  return m.steps.find((s) => s.status === "failed" || s.status === "interrupted")?.name;
 }
 
 function testsCell(m: LegManifest): string {

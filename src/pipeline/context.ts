@@ -6,6 +6,7 @@ import type { StoreOptions } from "../publish/open-store.js";
 import type { PublishedObject } from "../publish/published-object.js";
 import type { Tags } from "../publish/types.js";
 import type { ResolvedLeg } from "../resolve/resolve.js";
+import type { LegPaths } from "./leg-paths.js";
 
 export interface RunLegOptions {
   readonly type: string;
@@ -78,6 +79,8 @@ export interface LegState {
 export interface LegContext {
   readonly options: RunLegOptions;
   readonly leg: Leg;
+  /** Where the leg's files live (output directory, state directory, early manifest, build log). */
+  readonly paths: LegPaths;
   readonly timeStamp: string;
   readonly dateStamp: string;
   readonly state: LegState;

@@ -4,29 +4,34 @@
  * the recorded outputs of the earlier ones after checking the image still matches them; `to` stops
  * after a step; `dryRun` prints the commands and keys without running anything.
  */
-import { readFile, rm, stat } from "node:fs/promises";
-import { join, resolve } from "node:path";
+import { mkdir, rm } from "node:fs/promises";
+import { resolve } from "node:path";
 import pkg from "../../package.json" with { type: "json" };
 import { type Leg, parseVariant } from "../catalog/catalog.js";
 import { requireLeg } from "../catalog/validate.js";
-import { CloudImagesError, StepFailedError, UsageError } from "../errors.js";
-import { sha256File, writeFileAtomic } from "../files.js";
-import {
-  type LegManifest,
-  legManifestSchema,
-  STEP_NAMES,
-  type StepName,
-  type StepRecord,
-} from "../manifest/manifest.js";
+import { CloudImagesError, InterruptedError, StepFailedError, UsageError } from "../errors.js";
+import { writeFileAtomic } from "../files.js";
+import { type LegManifest, STEP_NAMES, type StepName, type StepRecord } from "../manifest/manifest.js";
 import { validateWebhookUrl } from "../notify/mattermost.js";
+import { acquireLock } from "../process/lock.js";
 import { openStore } from "../publish/open-store.js";
 import { requireRelease, resolveLeg } from "../resolve/resolve.js";
 import { parseTimeStamp, stampsFor } from "../resolve/stamp.js";
+import { lockDir } from "../state.js";
 import type { LegContext, LegState, RunLegOptions, Step } from "./context.js";
-import { sidecar } from "./files.js";
-import { expandMask } from "./glob.js";
 import { detectRunnerOs, exists, packerVarsFor } from "./host.js";
-import { outputDirOf, packerBuildArgs } from "./packer.js";
+import { type LegPaths, legPaths } from "./leg-paths.js";
+import { packerBuildArgs } from "./packer.js";
+import {
+  checkImageUnchanged,
+  clearOutputs,
+  loadPrevious,
+  manifestPathOf,
+  type PreviousRun,
+  requireEarlierSteps,
+  resumedManifest,
+  stateFrom,
+} from "./resume.js";
 import { build } from "./steps/build.js";
 import { checksum } from "./steps/checksum.js";
 import { locate } from "./steps/locate.js";
@@ -47,6 +52,8 @@ export interface LegRunResult {
   readonly error?: string;
   /** Lines describing what a dry run would do. */
   readonly plan?: readonly string[];
+  /** Set when a signal stopped the run (recorded in the manifest's `interrupted`). */
+  readonly interrupted?: InterruptedError;
 }
 
 const index = (name: StepName) => STEP_NAMES.indexOf(name);
@@ -57,24 +64,41 @@ export async function runLeg(given: RunLegOptions): Promise<LegRunResult> {
   const options = { ...given, templatesDir: resolve(given.templatesDir) };
   const env = options.env ?? process.env;
   await validateOptions(options, env);
-  const log = options.log ?? (() => {});
+  const paths = legPaths(options.templatesDir, leg, env);
   // Building needs prepare's Packer arguments, so --from build runs prepare too.
   const from = options.from === undefined || options.from === "build" ? "prepare" : options.from;
-  const to = options.to ?? "report";
+  if (options.dryRun) return dryRun(options, leg, paths, from, env);
+  // One run per output directory: a second one is refused before it reads or writes anything.
+  const lock = await acquireLock(paths.outputDir, {
+    dir: lockDir(env),
+    purpose: `cloud-images run ${leg.type} ${leg.variant} ${leg.arch}`,
+  });
+  try {
+    return await runSteps(await contextFor(options, leg, paths, from, env), from);
+  } finally {
+    await lock.release();
+  }
+}
 
-  const previous = index(from) > index("build") ? await loadPrevious(options, leg) : undefined;
+async function contextFor(
+  options: RunLegOptions,
+  leg: Leg,
+  paths: LegPaths,
+  from: StepName,
+  env: NodeJS.ProcessEnv,
+): Promise<LegContext> {
+  let previous: PreviousRun | undefined;
+  if (index(from) > index("build")) {
+    previous = await loadPrevious(options, leg, paths);
+    requireEarlierSteps(previous, from);
+  }
   const stamps = previous
-    ? { timeStamp: previous.timeStamp, dateStamp: previous.dateStamp }
+    ? { timeStamp: previous.manifest.timeStamp, dateStamp: previous.manifest.dateStamp }
     : options.timestamp
       ? parseTimeStamp(options.timestamp)
       : stampsFor(new Date());
   const manifest: LegManifest = previous
-    ? {
-        ...previous,
-        steps: previous.steps
-          .filter((s) => index(s.name) < index(from))
-          .map((s) => ({ ...s, status: "reused" as const })),
-      }
+    ? resumedManifest(previous.manifest, from)
     : {
         schemaVersion: 1,
         leg: { type: leg.type, variant: leg.variant, arch: leg.arch },
@@ -86,15 +110,17 @@ export async function runLeg(given: RunLegOptions): Promise<LegRunResult> {
         tests: { offline: "n/a" },
         steps: [],
       };
-  if (previous && options.release !== undefined && options.release !== previous.resolved.release) {
+  if (previous && options.release !== undefined && options.release !== manifest.resolved.release) {
     // Resuming with corrected expectations (e.g. a verify that failed on the release): new names, same stamp.
     const release = requireRelease(parseVariant(leg.variant)!.version, options.release);
-    manifest.resolved = resolveLeg(leg, release, previous.timeStamp);
+    manifest.resolved = resolveLeg(leg, release, manifest.timeStamp);
   }
-  const ctx: LegContext = {
+  const log = options.log ?? (() => {});
+  return {
     options,
     leg,
     ...stamps,
+    paths,
     state: previous ? stateFrom(manifest) : {},
     manifest,
     env,
@@ -103,28 +129,70 @@ export async function runLeg(given: RunLegOptions): Promise<LegRunResult> {
     warn: (line) => log(`warning: ${line}`),
     progress: (p) => options.onProgress?.(p),
   };
+}
 
-  if (options.dryRun) {
-    if (!previous) await resolveForRun(ctx);
-    if (!ctx.state.packerArgs) {
-      ctx.state.packerArgs = packerBuildArgs(
-        ctx.state.resolved!,
-        packerVarsFor(await detectRunnerOs(), leg.arch),
-      );
-    }
-    const plan = STEPS.filter((s) => index(s.name) >= index(from) && index(s.name) <= index(to)).flatMap(
-      (s) => s.describe(ctx).map((line) => `${s.name}: ${line}`),
+async function dryRun(
+  options: RunLegOptions,
+  leg: Leg,
+  paths: LegPaths,
+  from: StepName,
+  env: NodeJS.ProcessEnv,
+): Promise<LegRunResult> {
+  const ctx = await contextFor(options, leg, paths, from, env);
+  if (index(from) <= index("build")) await resolveForRun(ctx);
+  if (!ctx.state.packerArgs) {
+    ctx.state.packerArgs = packerBuildArgs(
+      ctx.state.resolved!,
+      packerVarsFor(await detectRunnerOs(), leg.arch),
     );
-    return { manifest, state: ctx.state, plan };
   }
+  const to = options.to ?? "report";
+  const plan = STEPS.filter((s) => index(s.name) >= index(from) && index(s.name) <= index(to)).flatMap((s) =>
+    s.describe(ctx).map((line) => `${s.name}: ${line}`),
+  );
+  return { manifest: ctx.manifest, state: ctx.state, plan };
+}
 
-  if (previous) await checkImageUnchanged(ctx, from);
+async function runSteps(ctx: LegContext, from: StepName): Promise<LegRunResult> {
+  const { manifest, log } = ctx;
+  const to = ctx.options.to ?? "report";
   let failedStep: StepName | undefined;
   let error: string | undefined;
   let manifestPath: string | undefined;
+  let interrupted: InterruptedError | undefined;
+  let current: StepName = from;
+  const save = async () => {
+    manifestPath = await saveManifest(ctx, manifestPath);
+  };
+  const stopFor = async (step: StepName, reason: unknown, started?: Date) => {
+    interrupted = reason instanceof InterruptedError ? reason : new InterruptedError("SIGTERM");
+    if (started) {
+      clearOutputs(manifest, ctx.state, step);
+      manifest.steps.push(stepRecord(step, started, "interrupted", undefined, interrupted.message));
+    }
+    manifest.interrupted = { step, signal: interrupted.signal, at: interrupted.at.toISOString() };
+    log(`==> ${step} interrupted by ${interrupted.signal}`);
+    await save();
+  };
+
+  try {
+    if (index(from) > index("build")) await checkImageUnchanged(ctx, from);
+  } catch (e) {
+    if (ctx.signal?.aborted) {
+      await stopFor(from, ctx.signal.reason);
+      return resultOf(ctx, manifestPath, undefined, undefined, interrupted);
+    }
+    throw e;
+  }
   for (const step of STEPS) {
     const i = index(step.name);
     if (i < index(from) || i > index(to)) continue;
+    if (ctx.signal?.aborted) {
+      // Arrived while the previous step finished its work: that step is where the run stopped.
+      await stopFor(current, ctx.signal.reason);
+      break;
+    }
+    current = step.name;
     const started = new Date();
     // After a failure only the report still runs, and only once there is an image to report on.
     if (failedStep && (step.name !== "report" || !ctx.state.imagePath)) {
@@ -134,6 +202,7 @@ export async function runLeg(given: RunLegOptions): Promise<LegRunResult> {
       continue;
     }
     log(`==> ${step.name}`);
+    clearOutputs(manifest, ctx.state, step.name);
     let record: StepRecord;
     try {
       const result = await step.run(ctx);
@@ -149,16 +218,37 @@ export async function runLeg(given: RunLegOptions): Promise<LegRunResult> {
         error = `${step.name}: ${result.failed}`;
       }
     } catch (e) {
+      if (ctx.signal?.aborted) {
+        await stopFor(step.name, ctx.signal.reason, started);
+        break;
+      }
       if (!(e instanceof CloudImagesError)) throw e;
+      clearOutputs(manifest, ctx.state, step.name);
       const message = e instanceof StepFailedError ? e.message.slice(step.name.length + 2) : e.message;
       record = stepRecord(step.name, started, "failed", undefined, message);
       failedStep ??= step.name;
       error ??= `${step.name}: ${message}`;
     }
     manifest.steps.push(record);
-    manifestPath = await saveManifest(ctx, manifestPath);
+    await save();
   }
-  return { manifest, manifestPath, state: ctx.state, ...(failedStep ? { failedStep, error } : {}) };
+  return resultOf(ctx, manifestPath, failedStep, error, interrupted);
+}
+
+function resultOf(
+  ctx: LegContext,
+  manifestPath: string | undefined,
+  failedStep: StepName | undefined,
+  error: string | undefined,
+  interrupted: InterruptedError | undefined,
+): LegRunResult {
+  return {
+    manifest: ctx.manifest,
+    manifestPath,
+    state: ctx.state,
+    ...(failedStep ? { failedStep, error } : {}),
+    ...(interrupted ? { interrupted } : {}),
+  };
 }
 
 async function validateOptions(options: RunLegOptions, env: NodeJS.ProcessEnv): Promise<void> {
@@ -208,112 +298,13 @@ function stepRecord(
   };
 }
 
-/** Before locate the manifest sits beside the output directory; then it moves beside the image. */
+/** Before locate the manifest sits in the leg's state directory; then it moves beside the image. */
 async function saveManifest(ctx: LegContext, previousPath: string | undefined): Promise<string | undefined> {
   if (!ctx.manifest.resolved) return undefined;
-  const early = earlyManifestPath(ctx.options.templatesDir, ctx.manifest);
-  const path = ctx.state.imagePath ? sidecar.manifest(ctx.state.imagePath) : early;
+  const early = ctx.paths.earlyManifest;
+  const path = manifestPathOf(ctx.state, ctx.paths);
+  if (path === early) await mkdir(ctx.paths.stateDir, { recursive: true });
   await writeFileAtomic(path, `${JSON.stringify(ctx.manifest, null, 2)}\n`);
   if (path !== early && (previousPath === early || (await exists(early)))) await rm(early, { force: true });
   return path;
-}
-
-function earlyManifestPath(templatesDir: string, manifest: LegManifest): string {
-  return join(templatesDir, `${outputDirOf(manifest.resolved)}.manifest.json`);
-}
-
-/** The manifest of an earlier run of this leg: beside its image, or beside the output directory. */
-async function loadPrevious(options: RunLegOptions, leg: Leg): Promise<LegManifest> {
-  // The mask does not depend on the release or time stamp.
-  const { outputMask } = resolveLeg(
-    leg,
-    leg.variant.startsWith("10-kitten") ? "10" : "0.0",
-    "19700101000000",
-  );
-  const outputDir = outputMask.split("/")[0]!;
-  const matches = await expandMask(options.templatesDir, outputMask);
-  // Beside the image; else any manifest left in the output directory (the image may be gone);
-  // else the one written before an image existed.
-  const candidates = [
-    ...matches.map((m) => sidecar.manifest(join(options.templatesDir, m))),
-    ...(await expandMask(options.templatesDir, `${outputDir}/*.manifest.json`)).map((m) =>
-      join(options.templatesDir, m),
-    ),
-    join(options.templatesDir, `${outputDir}.manifest.json`),
-  ];
-  for (const path of candidates) {
-    let text: string;
-    try {
-      text = await readFile(path, "utf8");
-    } catch {
-      continue;
-    }
-    const parsed = legManifestSchema.safeParse(JSON.parse(text));
-    if (!parsed.success)
-      throw new UsageError(`${path} is not a leg manifest: ${parsed.error.issues[0]?.message}`);
-    const m = parsed.data;
-    if (m.leg.type !== leg.type || m.leg.variant !== leg.variant || m.leg.arch !== leg.arch) {
-      throw new UsageError(`${path} records leg ${m.leg.type} ${m.leg.variant} ${m.leg.arch}, not this one`);
-    }
-    if (options.timestamp && options.timestamp !== m.timeStamp) {
-      throw new UsageError(`--timestamp ${options.timestamp} differs from the recorded run's ${m.timeStamp}`);
-    }
-    return m;
-  }
-  throw new UsageError(
-    `--from ${options.from} needs the manifest of an earlier run of this leg in ${options.templatesDir} (none found for ${outputMask})`,
-  );
-}
-
-function stateFrom(m: LegManifest): LegState {
-  const outputs = (name: StepName) =>
-    m.steps.find((s) => s.name === name && s.status !== "failed")?.outputs ?? {};
-  const str = (v: unknown) => (typeof v === "string" ? v : undefined);
-  const state: LegState = { resolved: m.resolved as unknown as LegState["resolved"] };
-  if (m.image) {
-    state.imagePath = m.image.path;
-    state.imageSize = m.image.size;
-    if (m.image.sha256) state.sha256 = m.image.sha256;
-  }
-  const checksumFile = str(outputs("checksum").file);
-  if (checksumFile) state.checksumPath = checksumFile;
-  const mtimeMs = outputs("checksum").mtimeMs;
-  if (typeof mtimeMs === "number") state.imageMtimeMs = mtimeMs;
-  if (m.verdict) state.verdict = m.verdict;
-  const packages = str(outputs("verify").packagesFile);
-  if (packages) state.packagesPath = packages;
-  const sbom = str(outputs("verify").sbomFile);
-  if (sbom) state.sbomPath = sbom;
-  const packerLog = str(outputs("locate").packerLog);
-  if (packerLog) state.packerLog = packerLog;
-  return state;
-}
-
-/** Recorded outputs are reused only if the image is still the one they describe (size and SHA-256). */
-async function checkImageUnchanged(ctx: LegContext, from: StepName): Promise<void> {
-  const { state } = ctx;
-  if (index(from) <= index("locate") || !state.imagePath) return;
-  let size: number;
-  try {
-    size = (await stat(state.imagePath)).size;
-  } catch {
-    throw new StepFailedError(from, `the recorded image ${state.imagePath} is gone: re-run the leg`);
-  }
-  if (size !== state.imageSize) {
-    throw new StepFailedError(
-      from,
-      `${state.imagePath} changed since the recorded run (size ${size}, recorded ${state.imageSize}): re-run with --from locate`,
-    );
-  }
-  if (index(from) > index("checksum")) {
-    if (!state.sha256)
-      throw new StepFailedError(from, "the recorded run has no checksum: re-run with --from checksum");
-    const sha = await sha256File(state.imagePath);
-    if (sha !== state.sha256) {
-      throw new StepFailedError(
-        from,
-        `${state.imagePath} changed since the recorded run (SHA-256 differs): re-run with --from checksum`,
-      );
-    }
-  }
 }

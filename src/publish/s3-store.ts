@@ -22,7 +22,7 @@ import {
   S3Client,
   UploadPartCommand,
 } from "@aws-sdk/client-s3";
-import { PublishError, UsageError } from "../errors.js";
+import { InterruptedError, PublishError, UsageError } from "../errors.js";
 import { DEFAULT_RETRY, type RetryNotice, type RetryPolicy, withRetry } from "../retry.js";
 import { describeError, nameOf, statusOf } from "./describe.js";
 import { DEFAULT_CONCURRENCY, DEFAULT_PART_SIZE, MAX_PARTS, MiB } from "./limits.js";
@@ -440,7 +440,10 @@ export class S3Store implements ObjectStore {
 }
 
 function interrupted(key: string, reason: unknown): PublishError {
-  return reason instanceof PublishError ? reason : new PublishError(`uploading ${key} was interrupted`);
+  if (reason instanceof PublishError) return reason;
+  return new PublishError(
+    reason instanceof InterruptedError ? "interrupted" : `uploading ${key} was interrupted`,
+  );
 }
 
 /** Grows the part size (in whole MiB) when the file would need more than 10,000 parts. */

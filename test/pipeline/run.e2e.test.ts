@@ -47,7 +47,9 @@ describe.skipIf(skip !== null)("cloud-images run: the demo leg", () => {
     GITHUB_ENV: "",
   };
   const run = (args: string[], extraEnv: Record<string, string> = {}) =>
-    runCli(["run", "--templates", dir, ...LEG, ...args], { env: { ...env, ...extraEnv } });
+    runCli(["run", "--templates", dir, ...LEG, ...args], {
+      env: { ...env, CLOUD_IMAGES_STATE_DIR: join(dir, "state"), ...extraEnv },
+    });
   const imagePath = () => join(dir, OUT, IMAGE);
   const manifest = (): LegManifest => JSON.parse(readFileSync(`${imagePath()}.manifest.json`, "utf8"));
 
@@ -302,6 +304,41 @@ describe.skipIf(skip !== null)("cloud-images run: the demo leg", () => {
     }
   });
 
+  it("the manifest tells one run's truth: a failed verify drops the earlier run's published block", async () => {
+    let r = await run(["--from", "publish", "--store", `file://${store}`]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(manifest().published?.objects.length).toBe(4);
+    r = await run(["--from", "verify", "--release", "9.5", "--store", `file://${store}`]);
+    expect(r.code).toBe(1);
+    let m = manifest();
+    expect(m.verdict?.passed).toBe(false);
+    expect(m.published).toBeUndefined();
+    expect(m.steps.map((s) => [s.name, s.status]).slice(4)).toEqual([
+      ["verify", "failed"],
+      ["publish", "skipped"],
+      ["report", "ok"],
+    ]);
+    // The summary links nothing: nothing was published by this run.
+    expect(r.stdout).toContain("Tests (offline) failed ❌");
+    expect(r.stdout).not.toContain(store);
+    // --from publish on that run is refused: verify must pass first.
+    r = await run(["--from", "publish", "--store", `file://${store}`]);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim()).toMatch(
+      /^cloud-images: error: --from publish needs a recorded run that got past verify, but in .*\.manifest\.json verify failed \(verification failed: .*\): resume with --from verify$/,
+    );
+    // Back to the passing run for the tests after this one.
+    r = await run(["--from", "verify", "--release", "9.6", "--store", `file://${store}`]);
+    expect(r.code, r.stderr).toBe(0);
+    m = manifest();
+    // The same image, checksum and list are there already (the SBOM is new: it has a time stamp).
+    expect(m.published?.objects.filter((o) => o.role !== "sbom").map((o) => o.skipped)).toEqual([
+      true,
+      true,
+      true,
+    ]);
+  }, 300_000);
+
   it("refuses to build over a stale output directory unless --clean", async () => {
     const r = await run(["--release", "9.6", "--timestamp", TS, "--store", "none"]);
     expect(r.code).toBe(1);
@@ -350,18 +387,25 @@ describe.skipIf(skip !== null)("cloud-images run: the demo leg", () => {
         `base_image = "${join(broken, "missing.qcow2")}"`,
       );
       writeFileSync(join(broken, "demo.auto.pkrvars.hcl"), vars);
+      const state = join(broken, "state");
       const r = await runCli(
         ["run", "--templates", broken, ...LEG, "--release", "9.6", "--timestamp", TS, "--store", "none"],
-        { env },
+        { env: { ...env, CLOUD_IMAGES_STATE_DIR: state } },
       );
       expect(r.code).toBe(1);
       expect(r.stderr).toMatch(/step build: packer build failed \(exit \d+\)/);
-      const early = JSON.parse(readFileSync(join(broken, `${OUT}.manifest.json`), "utf8")) as LegManifest;
+      // Without an image, the manifest and the build log stay in the leg's state directory.
+      const [legDir] = readdirSync(join(state, "legs"));
+      expect(legDir).toMatch(new RegExp(`^${OUT}-[0-9a-f]{12}$`));
+      const early = JSON.parse(
+        readFileSync(join(state, "legs", legDir!, "manifest.json"), "utf8"),
+      ) as LegManifest;
       expect(early.steps.map((s) => [s.name, s.status])).toEqual([
         ["prepare", "ok"],
         ["build", "failed"],
       ]);
-      expect(existsSync(join(broken, `${OUT}.packer.log`))).toBe(true);
+      expect(readFileSync(join(state, "legs", legDir!, "packer.log"), "utf8")).toContain("missing.qcow2");
+      expect(readdirSync(broken).filter((f) => f.endsWith(".json") || f.endsWith(".log"))).toEqual([]);
     } finally {
       rmSync(broken, { recursive: true, force: true });
     }
@@ -417,7 +461,7 @@ describe("cloud-images run: bad input and a missing Packer", () => {
           "--packer",
           "/nonexistent/packer",
         ],
-        {},
+        { env: { CLOUD_IMAGES_STATE_DIR: join(dir, "state") } },
       );
       expect(r.code).toBe(1);
       expect(r.stderr).toMatch(/step prepare: packer not found: install it/);
@@ -436,8 +480,15 @@ describe("cloud-images run: bad input and a missing Packer", () => {
         const misnamed = template.replace(/(vm_name\s*=\s*"[^"]*)\.x86_64\.qcow2"/, '$1.aarch64.qcow2"');
         expect(misnamed).not.toBe(template);
         writeFileSync(join(dir, TEMPLATE), misnamed);
+        const state = mkdtempSync(join(tmpdir(), "pipeline-misnamed-state-"));
+        const env = {
+          CHECKPOINT_DISABLE: "1",
+          GITHUB_ACTIONS: "",
+          GITHUB_STEP_SUMMARY: "",
+          CLOUD_IMAGES_STATE_DIR: state,
+        };
         const r = await runCli(["run", "--templates", dir, ...LEG, "--release", "9.6", "--store", "none"], {
-          env: { CHECKPOINT_DISABLE: "1", GITHUB_ACTIONS: "", GITHUB_STEP_SUMMARY: "" },
+          env,
         });
         expect(r.code).toBe(1);
         expect(r.stderr).toMatch(
@@ -445,6 +496,35 @@ describe("cloud-images run: bad input and a missing Packer", () => {
         );
         expect(r.stderr).not.toContain("==> build");
         expect(existsSync(join(dir, OUT))).toBe(false);
+        // Nothing was written into the templates directory.
+        expect(readdirSync(dir)).toEqual([TEMPLATE]);
+
+        // --from on the manifest of that failed prepare says what must run first (it crashed before).
+        const [legDir] = readdirSync(join(state, "legs"));
+        const early = join(state, "legs", legDir!, "manifest.json");
+        const again = await runCli(
+          ["run", "--templates", dir, ...LEG, "--from", "checksum", "--store", "none"],
+          {
+            env,
+          },
+        );
+        expect(again.code).toBe(2);
+        expect(again.stderr).toBe(
+          `cloud-images: error: --from checksum needs a recorded run that got past prepare, but in ${early} prepare failed (${JSON.parse(readFileSync(early, "utf8")).steps[0].error}): run the leg again without --from\n`,
+        );
+        // A corrupt manifest is named.
+        writeFileSync(early, '{"schemaVersion": 1, "leg": ');
+        const corrupt = await runCli(
+          ["run", "--templates", dir, ...LEG, "--from", "locate", "--store", "none"],
+          {
+            env,
+          },
+        );
+        expect(corrupt.code).toBe(2);
+        expect(corrupt.stderr).toMatch(
+          new RegExp(`^cloud-images: error: the leg manifest ${early} is not valid JSON: .+\n$`),
+        );
+        rmSync(state, { recursive: true, force: true });
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }

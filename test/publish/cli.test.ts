@@ -272,51 +272,57 @@ describe("publish to a file:// store", () => {
   });
 });
 
-describe("Ctrl-C", () => {
-  it("aborts a multipart upload in flight: the proxy sees AbortMultipartUpload, nothing under the key", async () => {
-    const proxy = await new FaultProxy(s3.port).start();
-    try {
-      const dir = join(work.dir, "sigint");
-      mkdirSync(dir);
-      const big = writeBytes(join(dir, "big.raw"), bytesFor("sigint", 64 * MiB));
-      const child = spawn(
-        process.execPath,
-        [
-          CLI,
-          "publish",
-          big,
-          "--store",
-          `s3://${s3.bucket}`,
-          "--endpoint-url",
-          proxy.endpoint,
-          "--path-style",
-          "--prefix",
-          "sigint",
-          "--part-size",
-          "5",
-          "--concurrency",
-          "1",
-        ],
-        { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] },
-      );
-      let stderr = "";
-      child.stderr.on("data", (d) => (stderr += d));
-      const deadline = Date.now() + 30_000;
-      while (Date.now() < deadline && proxy.ops("UploadPart").length < 2)
-        await new Promise((r) => setTimeout(r, 10));
-      child.kill("SIGINT");
-      const code = await new Promise((r) => child.on("close", r));
-      expect(code).toBe(1);
-      expect(stderr.trim()).toBe(
-        "cloud-images: error: not published: big.raw (interrupted); nothing was published",
-      );
-      expect(proxy.ops("AbortMultipartUpload")).toHaveLength(1);
-      expect(proxy.ops("CompleteMultipartUpload")).toHaveLength(0);
-      expect(await listKeys(s3, "sigint/")).toEqual([]);
-    } finally {
-      await proxy.close();
-    }
-  });
+describe("Ctrl-C and SIGTERM", () => {
+  it.each([
+    ["SIGINT", 130],
+    ["SIGTERM", 143],
+  ] as const)(
+    "%s aborts a multipart upload in flight: the proxy sees AbortMultipartUpload, nothing under the key, exit %i",
+    async (signal, exitCode) => {
+      const proxy = await new FaultProxy(s3.port).start();
+      try {
+        const dir = join(work.dir, signal);
+        mkdirSync(dir);
+        const big = writeBytes(join(dir, "big.raw"), bytesFor("sigint", 64 * MiB));
+        const child = spawn(
+          process.execPath,
+          [
+            CLI,
+            "publish",
+            big,
+            "--store",
+            `s3://${s3.bucket}`,
+            "--endpoint-url",
+            proxy.endpoint,
+            "--path-style",
+            "--prefix",
+            signal,
+            "--part-size",
+            "5",
+            "--concurrency",
+            "1",
+          ],
+          { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] },
+        );
+        let stderr = "";
+        child.stderr.on("data", (d) => (stderr += d));
+        const deadline = Date.now() + 30_000;
+        while (Date.now() < deadline && proxy.ops("UploadPart").length < 2)
+          await new Promise((r) => setTimeout(r, 10));
+        child.kill(signal);
+        const code = await new Promise((r) => child.on("close", r));
+        expect(code).toBe(exitCode);
+        expect(stderr.trim()).toBe(
+          `cloud-images: interrupted by ${signal}: not published: big.raw (interrupted); nothing was published`,
+        );
+        expect(proxy.ops("AbortMultipartUpload")).toHaveLength(1);
+        expect(proxy.ops("CompleteMultipartUpload")).toHaveLength(0);
+        expect(await listKeys(s3, `${signal}/`)).toEqual([]);
+      } finally {
+        await proxy.close();
+      }
+    },
+  );
 });
 
 function closedPort(): Promise<number> {

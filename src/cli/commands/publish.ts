@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { PublishError, UsageError } from "../../errors.js";
+import { UsageError } from "../../errors.js";
 import { describeError } from "../../publish/describe.js";
 import { DEFAULT_CONCURRENCY, DEFAULT_PART_SIZE, MiB } from "../../publish/limits.js";
 import { DEFAULT_STORE_URL, openStore } from "../../publish/open-store.js";
@@ -7,6 +7,7 @@ import { publishFiles, publishResultOf } from "../../publish/publish.js";
 import type { PublishObjectResult, PublishProgress, PublishResult } from "../../publish/types.js";
 import { parseTagArgs } from "../../publish/validate.js";
 import type { RetryNotice } from "../../retry.js";
+import { interruptSignal } from "../interrupts.js";
 import { ProgressLine } from "../progress.js";
 import { action, formatBytes, printJson, printLines, table, warn } from "../util.js";
 
@@ -60,7 +61,7 @@ export function register(program: Command): void {
         "  cloud-images publish AlmaLinux-9-GenericCloud-9.6-20260220.x86_64.qcow2{,.sha256sum,.txt} \\\n" +
         "    --store s3://almalinux-cloud --prefix images/9/9.6/gencloud/20260220143000 --tag public=yes",
     )
-    .action(action(run));
+    .action(action(run, { unwinds: true }));
 }
 
 function collect(value: string, previous: string[] | undefined): string[] {
@@ -100,13 +101,6 @@ async function run(files: string[], opts: PublishCliOptions): Promise<number> {
       ),
   });
   const progress = new ProgressLine(process.stderr.isTTY === true);
-  // Ctrl-C aborts the upload in progress (no orphaned parts, no temp files); a second one exits at once.
-  const interrupt = new AbortController();
-  const onSigint = () => {
-    if (interrupt.signal.aborted) process.exit(130);
-    interrupt.abort(new PublishError("interrupted"));
-  };
-  process.on("SIGINT", onSigint);
   try {
     const result = await publishFiles(
       store,
@@ -115,7 +109,8 @@ async function run(files: string[], opts: PublishCliOptions): Promise<number> {
         prefix: opts.prefix,
         tags,
         useSidecarChecksums: opts.sha256sum,
-        signal: interrupt.signal,
+        // Ctrl-C or SIGTERM aborts the upload in progress (no orphaned parts, no temp files).
+        signal: interruptSignal(),
         onProgress: (p) => {
           progress.update(p);
           if (p.phase === "done" && !opts.json) {
@@ -135,7 +130,6 @@ async function run(files: string[], opts: PublishCliOptions): Promise<number> {
     if (partial && opts.json) printJson(jsonOf(partial));
     throw e;
   } finally {
-    process.off("SIGINT", onSigint);
     await store.close();
   }
 }

@@ -5,12 +5,13 @@ import {
   inGithubActions,
   requireGithubFiles,
 } from "../../ci/github.js";
-import { UsageError } from "../../errors.js";
+import { InterruptedError, UsageError } from "../../errors.js";
 import { STEP_NAMES, type StepName } from "../../manifest/manifest.js";
 import { upstreamJobEnv } from "../../pipeline/job-env.js";
 import { runLeg } from "../../pipeline/runner.js";
 import { DEFAULT_STORE_URL } from "../../publish/open-store.js";
 import { parseTagArgs } from "../../publish/validate.js";
+import { interruptSignal } from "../interrupts.js";
 import { ProgressLine } from "../progress.js";
 import { action, printJson, printLines } from "../util.js";
 
@@ -84,7 +85,7 @@ export function register(program: Command): void {
         "  cloud-images run --templates ../cloud-images --type oci --variant 10 --arch x86_64 --store s3://almalinux-cloud\n" +
         "  cloud-images run --templates examples/demo --type gencloud --variant 9 --arch x86_64 --from verify",
     )
-    .action(action(run));
+    .action(action(run, { unwinds: true }));
 }
 
 function minutes(value: string): number {
@@ -119,6 +120,7 @@ async function run(opts: RunOptions): Promise<number> {
     packer: opts.packer,
     buildTimeoutMs: minutes(opts.buildTimeout ?? "180"),
     sbom: opts.sbom,
+    signal: interruptSignal(),
     log: (line) => {
       progress.clear();
       process.stderr.write(`${line}\n`);
@@ -130,6 +132,16 @@ async function run(opts: RunOptions): Promise<number> {
   if (result.plan) {
     printLines(result.plan);
     return 0;
+  }
+  if (result.interrupted) {
+    const { signal, at } = result.interrupted;
+    const where = result.manifest.interrupted ? ` during ${result.manifest.interrupted.step}` : "";
+    const manifest = result.manifestPath ? `; manifest: ${result.manifestPath}` : "";
+    throw new InterruptedError(
+      signal,
+      `interrupted by ${signal}${where}, its processes stopped${manifest}`,
+      at,
+    );
   }
   const { state } = result;
   if (opts.github) {

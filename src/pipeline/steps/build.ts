@@ -1,15 +1,15 @@
 /** build: `packer init` (when this Packer has it), then `packer build -only=SOURCE .` in the templates dir. */
-import { join } from "node:path";
+import { mkdir } from "node:fs/promises";
 import { StepFailedError } from "../../errors.js";
 import { runChild } from "../../process/children.js";
 import type { LegContext, Step } from "../context.js";
-import { outputDirOf, shellQuote } from "../packer.js";
+import { shellQuote } from "../packer.js";
 
 export const DEFAULT_BUILD_TIMEOUT_MS = 3 * 60 * 60 * 1000;
 
-/** The build log lives beside the output directory until locate moves it beside the image. */
+/** The build log lives in the leg's state directory until locate moves it beside the image. */
 export function buildLogPath(ctx: LegContext): string {
-  return join(ctx.options.templatesDir, `${outputDirOf(ctx.state.resolved!)}.packer.log`);
+  return ctx.paths.buildLog;
 }
 
 function packerOf(ctx: LegContext): string {
@@ -23,6 +23,7 @@ export const build: Step = {
     const packer = packerOf(ctx);
     const cwd = ctx.options.templatesDir;
     const log = buildLogPath(ctx);
+    await mkdir(ctx.paths.stateDir, { recursive: true });
     const prefix = `[packer ${ctx.leg.arch}] `;
     if (ctx.state.packerInit) {
       const init = await runChild(packer, ["init", "."], {

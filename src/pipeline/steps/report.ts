@@ -1,14 +1,14 @@
 /** report: the job summary (into $GITHUB_STEP_SUMMARY when set) and, with --notify, Mattermost. */
 import { packageDiffForLeg, reportLeg } from "../../notify/report.js";
 import type { Step } from "../context.js";
-import { sidecar } from "../files.js";
+import { manifestPathOf } from "../resume.js";
 
 export const report: Step = {
   name: "report",
 
   async run(ctx) {
     const { options, state } = ctx;
-    const manifestPath = state.imagePath ? sidecar.manifest(state.imagePath) : options.templatesDir;
+    const manifestPath = manifestPathOf(state, ctx.paths);
     const packageDiff =
       options.previousPackages && state.packagesPath
         ? await packageDiffForLeg(ctx.manifest, manifestPath, options.previousPackages, state.packagesPath)
