@@ -1,10 +1,10 @@
-import { readFile } from "node:fs/promises";
 import { type Command, Option } from "commander";
 import { bootTest, parseDiskSize } from "../../boot/boot-test.js";
 import type { BootTestResult } from "../../boot/result.js";
 import { UsageError } from "../../errors.js";
+import { readInputFile } from "../../files.js";
 import type { CheckResult } from "../../inspect/verdict.js";
-import { handleInterrupts } from "../../process/interrupts.js";
+import { interruptSignal } from "../interrupts.js";
 import { action, printJson, printLines, table } from "../util.js";
 
 interface BootTestCliOptions {
@@ -128,21 +128,15 @@ export function register(program: Command): void {
         "program (the message names the package), 130/143 interrupted (QEMU stopped, temporary files removed).",
     )
     .action(
-      action(async (image: string, opts: BootTestCliOptions) => {
-        const offlinePackages = opts.packages
-          ? await readFile(opts.packages, "utf8").then(
-              (t) =>
-                t
-                  .split("\n")
-                  .map((l) => l.trim())
-                  .filter(Boolean),
-              () => {
-                throw new UsageError(`cannot read --packages ${opts.packages}`);
-              },
-            )
-          : undefined;
-        const interrupts = handleInterrupts();
-        try {
+      action(
+        async (image: string, opts: BootTestCliOptions) => {
+          const offlinePackages = opts.packages
+            ? (await readInputFile(opts.packages, { what: "--packages" }))
+                .toString("utf8")
+                .split("\n")
+                .map((l) => l.trim())
+                .filter(Boolean)
+            : undefined;
           const result = await bootTest(image, {
             type: opts.type,
             variant: opts.variant,
@@ -164,15 +158,14 @@ export function register(program: Command): void {
             requiredPackages: opts.require,
             consoleLog: opts.consoleLog,
             junitFile: opts.junit,
-            signal: interrupts.signal,
+            signal: interruptSignal(),
             log: (line) => process.stderr.write(`${line}\n`),
           });
           if (opts.json) printJson(result);
           else printLines(humanReport(result));
           return result.passed ? 0 : 1;
-        } finally {
-          interrupts.dispose();
-        }
-      }),
+        },
+        { unwinds: true },
+      ),
     );
 }
