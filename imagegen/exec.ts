@@ -51,6 +51,7 @@ export const TOOL_PACKAGES: Readonly<Record<string, string>> = {
   rpmbuild: "rpm",
   rpm: "rpm",
   "db5.3_load": "db5.3-util",
+  sqlite3: "sqlite3",
   sgdisk: "gdisk",
   "mkfs.fat": "dosfstools",
   mcopy: "mtools",

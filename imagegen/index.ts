@@ -52,6 +52,7 @@ const TOOLS = [
   "rpmbuild",
   "rpm",
   "db5.3_load",
+  "sqlite3",
   "sgdisk",
   "mkfs.fat",
   "mcopy",
@@ -147,7 +148,7 @@ async function build(
       stageEspTree(esp, spec.arch, ids);
     });
     if (spec.fillerMiB > 0) await step("filler", () => writeFiller(root, spec.fillerMiB));
-    const rpms = await step("rpmbuild", () => buildRpms(spec, work));
+    const rpms = await step("rpmbuild", () => buildRpms(spec, work, root));
     await step("rpm-install", () => installRpms(spec, root, rpms, work));
     linkRpmdb(root, spec);
     writeExtraFiles(root, spec.extraFiles);

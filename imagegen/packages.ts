@@ -2,7 +2,7 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { distTag, releasePackageName } from "./release.js";
+import { distTag, kernelVersion, releasePackageName } from "./release.js";
 import type { NormalizedSpec } from "./spec.js";
 
 export const PACKAGE_LIST_DIR = fileURLToPath(new URL("../test/data/packages/", import.meta.url));
@@ -113,7 +113,15 @@ export function plannedPackages(spec: NormalizedSpec): PlannedPackage[] {
   return out;
 }
 
+/** Kernel packages carry the version-release of the kernel in the image's tree (/usr/lib/modules/VER). */
+const KERNEL_PACKAGE = /^kernel(-64k)?(-core|-modules|-modules-core|-modules-extra|-tools|-tools-libs)?$/;
+
 function plan(name: string, spec: NormalizedSpec): PlannedPackage {
+  if (KERNEL_PACKAGE.test(name)) {
+    const vr = kernelVersion(spec.el, spec.arch).replace(/\.[^.]+$/, "");
+    const cut = vr.indexOf("-");
+    return { name, epoch: null, version: vr.slice(0, cut), release: vr.slice(cut + 1), noarch: false };
+  }
   const h = createHash("sha256").update(name).digest();
   const epoch = EPOCHS.find(([re]) => re.test(name))?.[1] ?? null;
   const version = `${h[0]! % 12}.${h[1]! % 30}.${h[2]! % 10}`;

@@ -166,14 +166,18 @@ describe("AlmaLinux 9 x86_64 XFS image", () => {
     expect(xfsInode(root, "/etc/shadow", "core.mode")["core.mode"]).toBe("0100000");
   });
 
-  it("holds an rpm database that rpm reads as the small list plus the release package", () => {
+  it("holds an rpm database that rpm reads as the small list plus the release package and the key", () => {
     const dir = join(tmp, "db");
     sh("mkdir", ["-p", dir]);
     expect(xfsLs(root, "/var/lib/rpm").map((e) => e.name)).toContain("rpmdb.sqlite");
     writeFileSync(join(dir, "rpmdb.sqlite"), xfsReadFile(root, "/var/lib/rpm/rpmdb.sqlite"));
     const names = rpmNames(dir, false);
     const wanted = sortC([
-      ...new Set([...readFileSync(SMALL, "utf8").split("\n").filter(Boolean), "almalinux-release"]),
+      ...new Set([
+        ...readFileSync(SMALL, "utf8").split("\n").filter(Boolean),
+        "almalinux-release",
+        "gpg-pubkey",
+      ]),
     ]);
     expect(names).toEqual(wanted);
     expect(img.expected.packageNames).toEqual(names);

@@ -43,7 +43,7 @@ describe("imagegen CLI", () => {
     expect(r.code).toBe(0);
     const built = JSON.parse(r.stdout);
     expect(built.out).toBe(out);
-    expect(built.expected.packageNames).toEqual(["almalinux-release", "bash", "glibc"]);
+    expect(built.expected.packageNames).toEqual(["almalinux-release", "bash", "glibc", "gpg-pubkey"]);
     expect(sh("qemu-img", ["compare", "-f", "raw", "-F", "raw", built.paths.raw, out])).toContain(
       "identical",
     );

@@ -60,7 +60,7 @@ describe("AlmaLinux Kitten 10 image", () => {
     }
     const names = rpmNames(db, false);
     const small = readFileSync(SMALL, "utf8").split("\n").filter(Boolean);
-    expect(names).toEqual(sortC([...small, "almalinux-kitten-release"]));
+    expect(names).toEqual(sortC([...small, "almalinux-kitten-release", "gpg-pubkey"]));
     expect(rpmQuery(db, false, "-q", "--qf", "%{VERSION} %{ARCH}", "almalinux-kitten-release")).toBe(
       "10 x86_64",
     );

@@ -90,11 +90,23 @@ describe("bare ext4 image with overrides", () => {
     const db = join(tmp, "db");
     sh("mkdir", ["-p", db]);
     debugfs(bare.paths.raw!, `dump /usr/lib/sysimage/rpm/rpmdb.sqlite ${join(db, "rpmdb.sqlite")}`);
-    expect(rpmNames(db, false)).toEqual(["almalinux-release", "bash", "coreutils", "openssl-libs"]);
+    expect(rpmNames(db, false)).toEqual([
+      "almalinux-release",
+      "bash",
+      "coreutils",
+      "gpg-pubkey",
+      "openssl-libs",
+    ]);
     expect(rpmQuery(db, false, "-q", "--qf", "%{ARCH}", "almalinux-release")).toBe("aarch64");
     expect(rpmQuery(db, false, "-q", "--qf", "%{ARCH}", "bash")).toBe("x86_64");
     expect(bare.expected.releasePackageArch).toBe("aarch64");
-    expect(bare.expected.packageNames).toEqual(["almalinux-release", "bash", "coreutils", "openssl-libs"]);
+    expect(bare.expected.packageNames).toEqual([
+      "almalinux-release",
+      "bash",
+      "coreutils",
+      "gpg-pubkey",
+      "openssl-libs",
+    ]);
   });
 });
 
@@ -111,7 +123,7 @@ describe("bare XFS image without release files", () => {
     const db = join(tmp, "db2");
     sh("mkdir", ["-p", db]);
     writeFileSync(join(db, "rpmdb.sqlite"), xfsReadFile(img, "/var/lib/rpm/rpmdb.sqlite"));
-    expect(rpmNames(db, false)).toEqual(["almalinux-release"]);
+    expect(rpmNames(db, false)).toEqual(["almalinux-release", "gpg-pubkey"]);
     expect(rpmQuery(db, false, "-q", "--qf", "%{ARCH}", "almalinux-release")).toBe("aarch64");
   });
 });

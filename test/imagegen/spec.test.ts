@@ -2,7 +2,7 @@ import { execFileSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { planLayout } from "../../imagegen/layout.js";
 import { plannedPackages, releasePackage } from "../../imagegen/packages.js";
-import { osReleaseContent, releaseFileContent } from "../../imagegen/release.js";
+import { kernelVersion, osReleaseContent, releaseFileContent } from "../../imagegen/release.js";
 import { cacheKey, type ImageSpec, normalizeSpec, parseSize } from "../../imagegen/spec.js";
 import { UsageError } from "../../src/errors.js";
 
@@ -190,6 +190,19 @@ describe("package plans", () => {
         "gpg-pubkey",
       ).length,
     );
+  });
+
+  it("gives the kernel packages the version-release of the kernel in the tree", () => {
+    for (const [el, arch, vr] of [
+      ["9", "x86_64", "5.14.0-570.12.1.el9_6"],
+      ["10", "x86_64_v2", "6.12.0-55.9.1.el10_0"],
+    ] as const) {
+      const plan = plannedPackages(normalizeSpec({ ...base, el, arch, release: el, packages: "realistic" }));
+      const kernels = plan.filter((p) => /^kernel(-core|-modules)?$/.test(p.name));
+      expect(kernels.map((p) => p.name).sort()).toEqual(["kernel", "kernel-core", "kernel-modules"]);
+      for (const k of kernels) expect(`${k.version}-${k.release}`).toBe(vr);
+      expect(kernelVersion(el, arch)).toBe(`${vr}.${arch}`);
+    }
   });
 
   it("gives some packages an epoch and some noarch, stably", () => {
