@@ -2,8 +2,9 @@
 # GenericCloud 9 x86_64 leg, but the "OS install" is a tiny guest (Debian's kernel + a busybox
 # initramfs) that stamps the pre-made base disk and powers off. No network, no ISO.
 #
-# Machine-specific values (kernel, initrd, base_image, accelerator, build_stamp) come from
-# demo.auto.pkrvars.hcl, written by run-demo.ts; the pipeline adds only its usual -var flags.
+# Machine-specific values (kernel, initrd, base_image, accelerator) come from demo.auto.pkrvars.hcl,
+# written by run-demo.ts; the pipeline adds only its usual -var flags, and the run's time stamp as
+# TIME_STAMP in Packer's environment, which the guest writes into the image.
 
 variable "qemu_binary" {
   type    = string
@@ -58,10 +59,11 @@ variable "base_image_checksum" {
   default = "none"
 }
 
-# YYYYMMDDhhmmss, written into the image by the guest; empty: the time Packer starts.
+# YYYYMMDDhhmmss, written into the image by the guest: the run's (cloud-images run sets TIME_STAMP);
+# empty: the time Packer starts.
 variable "build_stamp" {
   type    = string
-  default = ""
+  default = env("TIME_STAMP")
   validation {
     # Packer 1.6's regex() is not usable here; regex_replace is.
     condition     = var.build_stamp == "" || (length(var.build_stamp) == 14 && regex_replace(var.build_stamp, "[0-9]", "") == "")

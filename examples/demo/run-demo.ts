@@ -24,6 +24,7 @@ interface Options {
   timestamp?: string;
   store?: string;
   accelerator: "auto" | "kvm" | "tcg";
+  prepareOnly?: boolean;
 }
 
 const say = (line: string) => console.log(`demo: ${line}`);
@@ -148,9 +149,13 @@ async function main(argv: string[]): Promise<number> {
         .choices(["auto", "kvm", "tcg"])
         .default("auto"),
     )
+    .option(
+      "--prepare-only",
+      "prepare the template directory (base disk, guest, variables) and stop; `cloud-images run` builds it",
+    )
     .addHelpText(
       "after",
-      "\nExample:\n  npm run demo\n  npm run demo -- --accelerator tcg --timestamp 20260220143000",
+      "\nExample:\n  npm run demo\n  npm run demo -- --accelerator tcg --timestamp 20260220143000\n  npm run demo -- --prepare-only",
     )
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
@@ -180,14 +185,17 @@ async function main(argv: string[]): Promise<number> {
     mkdirSync(dir, { recursive: true });
     copyFileSync(join(DEMO_DIR, TEMPLATE_FILE), join(dir, TEMPLATE_FILE));
   }
-  const prepared = await prepareDemo({ dir, buildStamp, accelerator: options.accelerator, log: say });
+  const prepared = await prepareDemo({ dir, accelerator: options.accelerator, log: say });
   if (prepared.accelerator.warning) warn(prepared.accelerator.warning);
   say(`accelerator: ${prepared.accelerator.accelerator}; variables in ${describe(prepared.pkrvarsPath)}`);
-  for (const path of removeStaleOutputs(dir)) say(`removed ${describe(path)} from an earlier run`);
-
   const inRepo = !relative(REPO_ROOT, dir).startsWith("..");
   const args = ["run", "--templates", inRepo ? relative(REPO_ROOT, dir) || "." : dir];
   args.push("--type", LEG.type, "--variant", LEG.variant, "--arch", LEG.arch, "--release", LEG.release);
+  if (options.prepareOnly) {
+    say(`prepared; build it with: cloud-images ${args.join(" ")}${existsSync(outputDir) ? " --clean" : ""}`);
+    return 0;
+  }
+  for (const path of removeStaleOutputs(dir)) say(`removed ${describe(path)} from an earlier run`);
   args.push("--timestamp", buildStamp);
   if (options.store) args.push("--store", options.store);
   say(`cloud-images ${args.join(" ")}`);

@@ -6,6 +6,7 @@ import { execFileSync } from "node:child_process";
 import {
   cpSync,
   existsSync,
+  mkdirSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
@@ -57,7 +58,8 @@ describe.skipIf(skip !== null)("cloud-images run: the demo leg", () => {
     dir = mkdtempSync(join(tmpdir(), "pipeline-e2e-"));
     store = join(dir, "bucket");
     cpSync(join(DEMO_DIR, TEMPLATE), join(dir, TEMPLATE));
-    const prepared = await prepareDemo({ dir, buildStamp: TS, accelerator: "tcg" });
+    // No pinned stamp: the guest writes the one each run gives Packer (TIME_STAMP), as after `npm run demo`.
+    const prepared = await prepareDemo({ dir, accelerator: "tcg" });
     // The oracle: Debian's rpm on a copy of the base image's database (rpm may write beside it).
     const db = mkdtempSync(join(tmpdir(), "pipeline-rpmdb-"));
     cpSync(prepared.base.image.rpmdbDir, db, { recursive: true });
@@ -203,9 +205,19 @@ describe.skipIf(skip !== null)("cloud-images run: the demo leg", () => {
     const r = await run(["--release", "9.6", "--timestamp", TS, "--store", `file://${store}`, "--dry-run"]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain(
-      "build: packer build -color=false -var qemu_binary=/usr/bin/qemu-system-x86_64 -var ovmf_code=/usr/share/OVMF/OVMF_CODE_4M.fd -var ovmf_vars=/usr/share/OVMF/OVMF_VARS_4M.fd -only=qemu.almalinux-9-gencloud-x86_64 .",
+      `build: TIME_STAMP=${TS} DATE_STAMP=${TS.slice(0, 8)} packer build -color=false -var qemu_binary=/usr/bin/qemu-system-x86_64 -var ovmf_code=/usr/share/OVMF/OVMF_CODE_4M.fd -var ovmf_vars=/usr/share/OVMF/OVMF_VARS_4M.fd -only=qemu.almalinux-9-gencloud-x86_64 .`,
     );
     expect(r.stdout).toContain(`publish: put file://${store}/${PREFIX}/IMAGE.sha256sum (tags public=yes)`);
+    const json = await run(["--release", "9.6", "--timestamp", TS, "--store", "none", "--dry-run", "--json"]);
+    expect(json.code, json.stderr).toBe(0);
+    const plan = JSON.parse(json.stdout) as {
+      dryRun: boolean;
+      resolved: { s3Prefix: string };
+      plan: string[];
+    };
+    expect(plan.dryRun).toBe(true);
+    expect(plan.resolved.s3Prefix).toBe(PREFIX);
+    expect(plan.plan[0]).toBe("prepare: resolve gencloud 9 x86_64 release 9.6");
   });
 
   it("locate refuses two matching images, and names what the output directory holds when none match", async () => {
@@ -345,7 +357,25 @@ describe.skipIf(skip !== null)("cloud-images run: the demo leg", () => {
     expect(r.stderr).toMatch(
       /step prepare: .*output-almalinux-9-gencloud-x86_64 exists from an earlier run .*--clean/,
     );
+    // A finished build is named as one, not as a partial build.
+    expect(r.stderr).toContain(`that built ${IMAGE} (time stamp ${TS}); pass --clean to replace it`);
     expect(existsSync(imagePath())).toBe(true);
+    // What a build that did not finish leaves is called that.
+    const partial = mkdtempSync(join(tmpdir(), "pipeline-partial-"));
+    try {
+      cpSync(join(DEMO_DIR, TEMPLATE), join(partial, TEMPLATE));
+      mkdirSync(join(partial, OUT));
+      writeFileSync(join(partial, OUT, "disk.qcow2.lock"), "");
+      const p = await runCli(["run", "--templates", partial, ...LEG, "--release", "9.6", "--store", "none"], {
+        env,
+      });
+      expect(p.code).toBe(1);
+      expect(p.stderr).toContain(
+        "exists from an earlier run that did not finish (disk.qcow2.lock); remove it or pass --clean",
+      );
+    } finally {
+      rmSync(partial, { recursive: true, force: true });
+    }
   });
 
   it("a failed verification still reports, publishes nothing, exits 1; --from verify with the right release passes", async () => {

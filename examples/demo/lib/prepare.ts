@@ -21,8 +21,11 @@ export const SERIAL_LOG = `serial-${DEMO_SOURCE}.log`;
 export interface PrepareOptions {
   /** The template directory (examples/demo, or a copy of it). */
   dir: string;
-  /** The build stamp (YYYYMMDDhhmmss) the guest writes; also the run's --timestamp. */
-  buildStamp: string;
+  /**
+   * Pins the build stamp (YYYYMMDDhhmmss) the guest writes, for builds that run Packer directly; without
+   * it the guest writes the stamp `cloud-images run` gives Packer (TIME_STAMP), so any later run works.
+   */
+  buildStamp?: string;
   /** auto: KVM when a probe boot under it works, else TCG. */
   accelerator?: "auto" | "kvm" | "tcg";
   qemuBinary?: string;
@@ -76,7 +79,7 @@ export async function prepareDemo(options: PrepareOptions): Promise<PreparedDemo
     base_image: base.path,
     base_image_checksum: `sha256:${base.sha256}`,
     accelerator: accelerator.accelerator,
-    build_stamp: options.buildStamp,
+    ...(options.buildStamp ? { build_stamp: options.buildStamp } : {}),
   };
   const pkrvarsPath = join(options.dir, PKRVARS_FILE);
   writePkrVars(

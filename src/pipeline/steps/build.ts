@@ -16,19 +16,28 @@ function packerOf(ctx: LegContext): string {
   return ctx.options.packer ?? "packer";
 }
 
+/**
+ * The run's stamps in Packer's environment, under the names upstream's build jobs set, so a template
+ * can stamp its image with the run's time (the demo does: its build_stamp defaults to env("TIME_STAMP")).
+ */
+function stampEnv(ctx: LegContext): Record<string, string> {
+  return { TIME_STAMP: ctx.timeStamp, DATE_STAMP: ctx.dateStamp };
+}
+
 export const build: Step = {
   name: "build",
 
   async run(ctx) {
     const packer = packerOf(ctx);
     const cwd = ctx.options.templatesDir;
+    const env = { ...ctx.env, ...stampEnv(ctx) };
     const log = buildLogPath(ctx);
     await mkdir(ctx.paths.stateDir, { recursive: true });
     const prefix = `[packer ${ctx.leg.arch}] `;
     if (ctx.state.packerInit) {
       const init = await runChild(packer, ["init", "."], {
         cwd,
-        env: ctx.env,
+        env,
         onLine: (line) => ctx.log(prefix + line),
         signal: ctx.signal,
       });
@@ -37,10 +46,10 @@ export const build: Step = {
     }
     const args = ctx.state.packerArgs!;
     const timeoutMs = ctx.options.buildTimeoutMs ?? DEFAULT_BUILD_TIMEOUT_MS;
-    ctx.log(`running: ${[packer, ...args].map(shellQuote).join(" ")} (in ${cwd})`);
+    ctx.log(`running: ${commandLine(ctx, [packer, ...args])} (in ${cwd})`);
     const result = await runChild(packer, args, {
       cwd,
-      env: ctx.env,
+      env,
       onLine: (line) => ctx.log(prefix + line),
       logFile: log,
       timeoutMs,
@@ -68,8 +77,14 @@ export const build: Step = {
     const lines = [];
     if (ctx.state.packerInit) lines.push(`${packer} init .`);
     lines.push(
-      `${[packer, ...(ctx.state.packerArgs ?? [])].map(shellQuote).join(" ")}   (in ${ctx.options.templatesDir})`,
+      `${commandLine(ctx, [packer, ...(ctx.state.packerArgs ?? [])])}   (in ${ctx.options.templatesDir})`,
     );
     return lines;
   },
 };
+
+/** The command as a shell line with its stamp variables, to paste into a shell. */
+function commandLine(ctx: LegContext, argv: readonly string[]): string {
+  const vars = Object.entries(stampEnv(ctx)).map(([k, v]) => `${k}=${v}`);
+  return [...vars, ...argv.map(shellQuote)].join(" ");
+}

@@ -2,10 +2,11 @@
  * prepare: resolve the leg (looking up the point release when not given), pick Packer variables for
  * the runner OS, and check the machine and the templates before anything slow starts.
  */
-import { readdir, rm } from "node:fs/promises";
+import { readdir, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { parseVariant } from "../../catalog/catalog.js";
 import { StepFailedError } from "../../errors.js";
+import { legManifestSchema } from "../../manifest/manifest.js";
 import { almaArchOf, type ResolvedLeg, requireRelease, resolveLeg } from "../../resolve/resolve.js";
 import { checkTemplates } from "../../workflows/templates.js";
 import type { LegContext, Step } from "../context.js";
@@ -42,7 +43,8 @@ export async function resolveForRun(
   let releaseFrom = "given";
   if (release === undefined && version !== "10-kitten") {
     ctx.log(`looking up the current ${version} point release on the mirror`);
-    const info = await lookupRelease({ version, arch: almaArchOf(leg), mirror: options.mirror });
+    const mirror = options.mirror ?? (ctx.env.CLOUD_IMAGES_MIRROR || undefined);
+    const info = await lookupRelease({ version, arch: almaArchOf(leg), mirror });
     release = info.release;
     releaseFrom = info.url ?? "mirror";
   }
@@ -53,6 +55,28 @@ export async function resolveForRun(
     `leg ${leg.type} ${leg.variant} ${leg.arch}: ${resolved.packerSource}, release ${resolved.release}`,
   );
   return { resolved, releaseFrom };
+}
+
+/** Why an existing output directory stops the build: a finished earlier run, or one that did not finish. */
+async function earlierRun(outputDir: string): Promise<string> {
+  const names = await readdir(outputDir);
+  for (const name of names.filter((n) => n.endsWith(".manifest.json"))) {
+    const parsed = legManifestSchema.safeParse(
+      await readFile(join(outputDir, name), "utf8").then(JSON.parse, () => undefined),
+    );
+    if (!parsed.success) continue;
+    const { image, timeStamp } = parsed.data;
+    if (image && names.includes(image.name)) {
+      return (
+        `${outputDir} exists from an earlier run that built ${image.name} (time stamp ${timeStamp}); ` +
+        "pass --clean to replace it with a new build, or --from STEP to go on with that one"
+      );
+    }
+  }
+  return (
+    `${outputDir} exists from an earlier run that did not finish (${names.join(", ") || "empty"}); ` +
+    "remove it or pass --clean"
+  );
 }
 
 export const prepare: Step = {
@@ -100,13 +124,7 @@ export const prepare: Step = {
 
     const outputDir = join(options.templatesDir, outputDirOf(resolved));
     if (await exists(outputDir)) {
-      if (!options.clean) {
-        const contents = (await readdir(outputDir)).join(", ") || "empty";
-        throw new StepFailedError(
-          "prepare",
-          `${outputDir} exists from an earlier run (${contents}); remove it or pass --clean (a stale partial build)`,
-        );
-      }
+      if (!options.clean) throw new StepFailedError("prepare", await earlierRun(outputDir));
       ctx.warn(`removing ${outputDir} from an earlier run (--clean)`);
       await rm(outputDir, { recursive: true, force: true });
     }
@@ -128,9 +146,12 @@ export const prepare: Step = {
   },
 
   describe(ctx) {
+    const release = ctx.state.resolved?.release;
     return [
       `resolve ${ctx.leg.type} ${ctx.leg.variant} ${ctx.leg.arch}` +
-        (ctx.options.release ? ` release ${ctx.options.release}` : " (release from the mirror)"),
+        (ctx.options.release || ctx.leg.variant.startsWith("10-kitten")
+          ? ` release ${release ?? ctx.options.release}`
+          : ` release ${release} read from the mirror (a dry run reads it too; --release skips that)`),
       `check packer, QEMU, KVM and the template in ${ctx.options.templatesDir}`,
     ];
   },
