@@ -14,6 +14,23 @@ const SRC = resolve(import.meta.dirname, "../src");
  * retry, text); `entry` is src/index.ts. catalog and resolve are pure; rpm, disk and fs know nothing
  * of the catalog; stores know nothing of legs; reporting does not depend on the stores.
  */
+const BELOW_PIPELINE = [
+  "catalog",
+  "resolve",
+  "rpm",
+  "disk",
+  "fs",
+  "inspect",
+  "publish",
+  "manifest",
+  "ci",
+  "notify",
+  "workflows",
+  "process",
+  "release",
+  "boot",
+  "base",
+];
 const MAY_IMPORT: Readonly<Record<string, readonly string[]>> = {
   base: [],
   catalog: ["base"],
@@ -30,41 +47,8 @@ const MAY_IMPORT: Readonly<Record<string, readonly string[]>> = {
   release: ["catalog", "manifest", "publish", "base"],
   workflows: ["catalog", "resolve", "base"],
   boot: ["catalog", "resolve", "disk", "fs", "rpm", "inspect", "process", "base"],
-  pipeline: [
-    "catalog",
-    "resolve",
-    "rpm",
-    "disk",
-    "fs",
-    "inspect",
-    "publish",
-    "manifest",
-    "ci",
-    "notify",
-    "workflows",
-    "process",
-    "release",
-    "boot",
-    "base",
-  ],
-  cli: [
-    "catalog",
-    "resolve",
-    "rpm",
-    "disk",
-    "fs",
-    "inspect",
-    "publish",
-    "manifest",
-    "ci",
-    "notify",
-    "workflows",
-    "pipeline",
-    "process",
-    "release",
-    "boot",
-    "base",
-  ],
+  pipeline: BELOW_PIPELINE,
+  cli: [...BELOW_PIPELINE, "pipeline"],
 };
 
 /** Node modules that do I/O; the pure layers import none of them. */

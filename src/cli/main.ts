@@ -2,6 +2,7 @@ import { Command } from "commander";
 import pkg from "../../package.json" with { type: "json" };
 import { reportError } from "./action.js";
 import { registerCommands } from "./commands/index.js";
+import { helpAsFlag } from "./help-args.js";
 import { installInterrupts } from "./interrupts.js";
 
 export async function buildProgram(argv: readonly string[]): Promise<Command> {
@@ -36,7 +37,8 @@ process.stdout.on("error", (e: NodeJS.ErrnoException) => {
 
 installInterrupts();
 try {
-  await (await buildProgram(process.argv)).parseAsync(process.argv);
+  const argv = helpAsFlag(process.argv);
+  await (await buildProgram(argv)).parseAsync(argv);
 } catch (e) {
   process.exitCode = reportError(e);
 }

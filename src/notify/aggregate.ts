@@ -40,6 +40,7 @@ function linksCell(m: LegManifest): string {
   if (links.image) parts.push(`[image](${links.image.url})`);
   if (links.checksum) parts.push(`[sha256sum](${links.checksum.url})`);
   if (links.packages) parts.push(`[packages](${links.packages.url})`);
+  if (links.sbom) parts.push(`[sbom](${links.sbom.url})`);
   return parts.length > 0 ? parts.join(" · ") : "—";
 }
 

@@ -1,4 +1,4 @@
-/** What a leg published and where: the image, its checksum and its package list, with their URLs. */
+/** What a leg published and where: the image, its checksum, package list and SBOM, with their URLs. */
 import type { LegManifest } from "../manifest/manifest.js";
 
 export interface Link {
@@ -12,6 +12,8 @@ export interface LegLinks {
   readonly image?: Link | undefined;
   readonly checksum?: Link | undefined;
   readonly packages?: Link | undefined;
+  /** The CycloneDX SBOM, when it was published (the seed publishes none). */
+  readonly sbom?: Link | undefined;
 }
 
 /**
@@ -38,9 +40,10 @@ export function legLinks(
       image: at("image", imageName),
       checksum: at("checksum", `${imageName}.sha256sum`),
       packages: at("packages", `${imageName}.txt`),
+      sbom: at("sbom", `${imageName}.cdx.json`),
     };
   }
-  const pick = (role: "image" | "checksum" | "packages"): Link | undefined => {
+  const pick = (role: "image" | "checksum" | "packages" | "sbom"): Link | undefined => {
     const object = published.objects.find((o) => o.role === role);
     if (!object) return undefined;
     const url = artifactUrls[object.name] ?? artifactUrls[role] ?? object.url;
@@ -51,6 +54,7 @@ export function legLinks(
     image: pick("image"),
     checksum: pick("checksum"),
     packages: pick("packages"),
+    sbom: pick("sbom"),
   };
 }
 

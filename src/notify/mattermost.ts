@@ -6,11 +6,14 @@
 import { UsageError } from "../errors.js";
 import { isTransient, type RetryPolicy, withRetry } from "../retry.js";
 
-/** The JSON body mattermost/action-mattermost-notify sends for a TEXT input. */
+/**
+ * The JSON body mattermost/action-mattermost-notify sends for a TEXT input. Unset fields are left out,
+ * so the webhook's own channel, user name and icon apply.
+ */
 export interface MattermostPayload {
-  readonly channel: string;
-  readonly username: string;
-  readonly icon_url: string;
+  readonly channel?: string;
+  readonly username?: string;
+  readonly icon_url?: string;
   readonly text: string;
 }
 
@@ -85,13 +88,15 @@ export function scrub(message: string, webhookUrl: string): string {
 /** The payload, from the text and the environment (MATTERMOST_CHANNEL, MATTERMOST_USERNAME, MATTERMOST_ICON_URL). */
 export function mattermostPayload(text: string, env: NodeJS.ProcessEnv = process.env): MattermostPayload {
   const clipped = text.length > MAX_TEXT ? `${text.slice(0, MAX_TEXT - 2)}\n…` : text;
-  return {
-    channel: env.MATTERMOST_CHANNEL ?? "",
+  const set = (value: string | undefined) => value || undefined;
+  const fields = {
+    channel: set(env.MATTERMOST_CHANNEL),
     // The seed posts as the GitHub user who triggered the run.
-    username: env.MATTERMOST_USERNAME ?? env.GITHUB_TRIGGERING_ACTOR ?? env.GITHUB_ACTOR ?? "",
-    icon_url: env.MATTERMOST_ICON_URL ?? "",
-    text: clipped,
+    username: set(env.MATTERMOST_USERNAME) ?? set(env.GITHUB_TRIGGERING_ACTOR) ?? set(env.GITHUB_ACTOR),
+    icon_url: set(env.MATTERMOST_ICON_URL),
   };
+  const present = Object.entries(fields).filter((e): e is [string, string] => e[1] !== undefined);
+  return { ...Object.fromEntries(present), text: clipped };
 }
 
 function retryAfterMs(header: string | null): number | undefined {

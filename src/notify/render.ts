@@ -36,11 +36,13 @@ function escapeHtml(s: string): string {
   return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
 }
 
-/** The job summary, in the seed's order: image, checksum, package list; then the test line. */
+/** The job summary, in the seed's order: image, checksum, package list (then our SBOM); the test line. */
 export function renderJobSummary(manifest: LegManifest, options: RenderOptions): string {
   const lines = [headline(manifest)];
   const { links } = options;
-  const present = [links.image, links.checksum, links.packages].filter((l): l is Link => l !== undefined);
+  const present = [links.image, links.checksum, links.packages, links.sbom].filter(
+    (l): l is Link => l !== undefined,
+  );
   if (present.length > 0) {
     lines.push(SUMMARY_LINK_HEADINGS[links.kind]);
     for (const l of present) lines.push(`<a href="${escapeHtml(l.url)}">${escapeHtml(l.name)}</a>`);
@@ -51,7 +53,7 @@ export function renderJobSummary(manifest: LegManifest, options: RenderOptions):
   return text;
 }
 
-/** The Mattermost text, in the seed's order: checksum, image, package list; then `- Tests …`. */
+/** The Mattermost text, in the seed's order: checksum, image, package list (then our SBOM); `- Tests …`. */
 export function renderMattermostText(manifest: LegManifest, options: MattermostRenderOptions): string {
   const by = options.runUrl ? `, by the GitHub [Action](${options.runUrl})` : "";
   const lines = [`:almalinux: ${headline(manifest)}${by}`];
@@ -63,6 +65,7 @@ export function renderMattermostText(manifest: LegManifest, options: MattermostR
   item("CHECKSUM(SHA256)", links.checksum);
   item("Image", links.image);
   item("Packages list", links.packages);
+  item("SBOM (CycloneDX)", links.sbom);
   lines.push(`- ${testStatusLine(manifest.tests)}`);
   let text = lines.join("\n");
   if (options.packageDiff) text += `\n\n${renderPackageDiff(options.packageDiff).trimEnd()}`;

@@ -23,10 +23,14 @@ export async function openStore(url: string, options: StoreOptions = {}): Promis
   if (url.startsWith("file://")) return new FileStore(fileStoreRoot(url, options.cwd ?? process.cwd()));
   if (url.startsWith("s3://")) {
     const bucket = s3Bucket(url);
-    checkS3Options(options);
+    // The AWS tools' own variables for another S3 endpoint (an S3-compatible store, a local stand-in).
+    const endpointUrl =
+      options.endpointUrl ?? (process.env.AWS_ENDPOINT_URL_S3 || process.env.AWS_ENDPOINT_URL || undefined);
+    const s3Options = { ...options, endpointUrl };
+    checkS3Options(s3Options);
     // The SDK is loaded only when an S3 store is used.
     const { S3Store } = await import("./s3-store.js");
-    return new S3Store(bucket, options);
+    return new S3Store(bucket, s3Options);
   }
   throw new UsageError(`unsupported store ${quoted(url)} (valid: file://DIR, s3://BUCKET)`);
 }

@@ -20,9 +20,10 @@ describe("stamp", () => {
     const r = await runCli(["stamp", "--json"]);
     const after = stampsFor(new Date()).timeStamp;
     expect(r.code).toBe(0);
-    const out = JSON.parse(r.stdout) as { time_stamp: string; date_stamp: string };
-    expect(out.time_stamp >= before && out.time_stamp <= after).toBe(true);
-    expect(out.date_stamp).toBe(out.time_stamp.slice(0, 8));
+    const out = JSON.parse(r.stdout) as { timeStamp: string; dateStamp: string };
+    expect(Object.keys(out)).toEqual(["timeStamp", "dateStamp"]);
+    expect(out.timeStamp >= before && out.timeStamp <= after).toBe(true);
+    expect(out.dateStamp).toBe(out.timeStamp.slice(0, 8));
   });
 
   it("passes a given stamp through, and writes GitHub outputs", async () => {

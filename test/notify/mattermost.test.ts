@@ -22,7 +22,7 @@ const fast = { retry: { attempts: 4, baseDelayMs: 5, maxDelayMs: 20 } };
 const KEY = "x1y2z3secretkey0123456789";
 
 describe("Mattermost webhook", () => {
-  it("posts exactly {channel, username, icon_url, text} as JSON", async () => {
+  it("posts exactly {channel, username, text} as JSON, leaving out what is not set", async () => {
     const h = await hook();
     const payload = mattermostPayload("**hello** `world`\n- Tests passed ✅", {
       MATTERMOST_CHANNEL: "cloud-images",
@@ -39,10 +39,19 @@ describe("Mattermost webhook", () => {
       JSON.stringify({
         channel: "cloud-images",
         username: "octocat",
-        icon_url: "",
         text: "**hello** `world`\n- Tests passed ✅",
       }),
     );
+    expect(JSON.stringify(mattermostPayload("x", { MATTERMOST_CHANNEL: "", GITHUB_ACTOR: "" }))).toBe(
+      '{"text":"x"}',
+    );
+    expect(
+      mattermostPayload("x", {
+        MATTERMOST_USERNAME: "bot",
+        GITHUB_ACTOR: "octocat",
+        MATTERMOST_ICON_URL: "https://i/x.png",
+      }),
+    ).toEqual({ username: "bot", icon_url: "https://i/x.png", text: "x" });
   });
 
   it("retries 503 and 429 (honouring Retry-After), then delivers", async () => {

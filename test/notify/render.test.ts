@@ -11,7 +11,7 @@ import { describe, expect, it } from "vitest";
 import { diffPackageNames, parsePackageNames } from "../../src/inspect/package-diff.js";
 import type { LegManifest } from "../../src/manifest/manifest.js";
 import { findManifestFiles, readLegManifest } from "../../src/manifest/read.js";
-import { renderRunMattermostText, renderRunSummary } from "../../src/notify/aggregate.js";
+import { renderRunMattermostText, renderRunSummary, renderRunTable } from "../../src/notify/aggregate.js";
 import { legLinks, testStatusLine, workflowRunUrl } from "../../src/notify/links.js";
 import { renderJobSummary, renderMattermostText, renderPackageDiff } from "../../src/notify/render.js";
 
@@ -75,6 +75,35 @@ describe("one leg", () => {
     expect(renderJobSummary(nothing, { links: legLinks(nothing) })).toBe(
       "**AlmaLinux release 9.6 x86_64** Gencloud Image build `20260220143000`\nTests (offline) failed ❌\n",
     );
+  });
+
+  it("links the published SBOM after the seed's three objects (summary, message, run table)", async () => {
+    const m = await gencloud();
+    const image = m.published!.objects.find((o) => o.role === "image")!;
+    const sbom = {
+      ...image,
+      role: "sbom" as const,
+      name: `${image.name}.cdx.json`,
+      url: `${image.url}.cdx.json`,
+    };
+    const withSbom: LegManifest = {
+      ...m,
+      published: { ...m.published!, objects: [...m.published!.objects, sbom] },
+    };
+    const links = legLinks(withSbom);
+    expect(links.sbom).toEqual({ name: sbom.name, url: sbom.url });
+    const summary = renderJobSummary(withSbom, { links });
+    expect(summary).toBe(
+      expected("gencloud-summary.md").replace(
+        "Tests (offline)",
+        `<a href="${sbom.url}">${sbom.name}</a>\nTests (offline)`,
+      ),
+    );
+    const text = renderMattermostText(withSbom, { links });
+    expect(text.split("\n").at(-2)).toBe(`- SBOM (CycloneDX): [${sbom.name}](${sbom.url})`);
+    expect(renderRunTable([withSbom])).toContain(`[sbom](${sbom.url})`);
+    // Without a published SBOM nothing changes (the seed's messages).
+    expect(renderJobSummary(m, { links: legLinks(m) })).not.toContain("cdx.json");
   });
 
   it("labels GitHub artifact links [zipped], as the seed does", async () => {

@@ -83,7 +83,6 @@ describe("report --manifest", () => {
     expect(JSON.parse(h.received[0]!.body)).toEqual({
       channel: "cloud-builds",
       username: "octocat",
-      icon_url: "",
       text: expected("gencloud-mattermost.md"),
     });
   });

@@ -106,6 +106,15 @@ describe("publish to S3", () => {
     });
   });
 
+  it("takes the endpoint from AWS_ENDPOINT_URL_S3 when --endpoint-url is not given", async () => {
+    const r = await runCli(
+      ["publish", `${image}.txt`, "--store", `s3://${s3.bucket}`, "--prefix", "from-env", "--json"],
+      { env: { ...env, AWS_ENDPOINT_URL_S3: s3.endpoint } },
+    );
+    expect(r.code, r.stderr).toBe(0);
+    expect(await getObject(s3, `from-env/${NAME}.txt`)).toEqual(Buffer.from("bash\nkernel\n"));
+  });
+
   it("uses a configured public base URL", async () => {
     const r = await runCli(
       [

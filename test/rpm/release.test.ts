@@ -327,6 +327,21 @@ describe("cloud-images release", () => {
     expect(r).toMatchObject({ code: 0, stdout: "9.6\n", stderr: "" });
   });
 
+  it("takes the mirror from CLOUD_IMAGES_MIRROR when --mirror is not given", async () => {
+    const r = await runCli(["release", "--version", "9", "--arch", "x86_64"], {
+      env: { CLOUD_IMAGES_MIRROR: mirror("range") },
+    });
+    expect(r).toMatchObject({ code: 0, stdout: "9.6\n", stderr: "" });
+    const port = await closedPort();
+    const given = await runCli(
+      ["release", "--version", "9", "--arch", "x86_64", "--mirror", mirror("range")],
+      {
+        env: { CLOUD_IMAGES_MIRROR: `http://127.0.0.1:${port}` },
+      },
+    );
+    expect(given.stdout).toBe("9.6\n");
+  });
+
   it("--json", async () => {
     const r = await runCli([
       "release",

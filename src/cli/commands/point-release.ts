@@ -7,7 +7,7 @@ import { action, printJson, printLines } from "../util.js";
 export interface PointReleaseOptions {
   version: string;
   arch: string;
-  mirror: string;
+  mirror?: string | undefined;
   timeout: string;
   json?: boolean;
 }
@@ -24,7 +24,10 @@ export function register(program: Command): void {
     )
     .requiredOption("--version <V>", "major version: 10-kitten, 10, 9 or 8 (Kitten is always 10, no network)")
     .requiredOption("--arch <A>", "x86_64, aarch64, or x86_64_v2 (versions with -v2 legs)")
-    .option("--mirror <URL>", "base URL holding almalinux-release-latest-V.A.rpm", DEFAULT_MIRROR)
+    .option(
+      "--mirror <URL>",
+      `base URL holding almalinux-release-latest-V.A.rpm (default: $CLOUD_IMAGES_MIRROR, else ${DEFAULT_MIRROR})`,
+    )
     .option("--timeout <SECONDS>", "give up after this many seconds", "30")
     .option("--json", 'print {"release", "url", "package", "bytesFetched", "requests"}')
     .addHelpText(
@@ -47,7 +50,7 @@ export async function pointRelease(opts: PointReleaseOptions): Promise<number> {
   const info = await lookupRelease({
     version: opts.version,
     arch: opts.arch,
-    mirror: opts.mirror,
+    mirror: opts.mirror ?? (process.env.CLOUD_IMAGES_MIRROR || DEFAULT_MIRROR),
     timeoutMs: seconds * 1000,
   });
   if (opts.json) printJson(info);

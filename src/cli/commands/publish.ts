@@ -40,7 +40,10 @@ export function register(program: Command): void {
       "--region <REGION>",
       "AWS region (default: AWS_REGION, the profile, or us-east-1 with --endpoint-url)",
     )
-    .option("--endpoint-url <URL>", "S3-compatible endpoint, e.g. http://127.0.0.1:9000")
+    .option(
+      "--endpoint-url <URL>",
+      "S3-compatible endpoint, e.g. http://127.0.0.1:9000 (default: $AWS_ENDPOINT_URL_S3 or $AWS_ENDPOINT_URL)",
+    )
     .option("--path-style", "path-style bucket addressing (most S3-compatible stores need it)")
     .option("--part-size <MiB>", "multipart part size in MiB (5-5120)", String(DEFAULT_PART_SIZE / MiB))
     .option("--concurrency <N>", "parts uploaded at once (1-64)", String(DEFAULT_CONCURRENCY))

@@ -55,7 +55,10 @@ export function register(program: Command): void {
       `where the legs were published: s3://BUCKET or file://DIR (default outside CI: ${DEFAULT_STORE_URL})`,
     )
     .option("--region <R>", "S3 region (default: the AWS chain, e.g. AWS_REGION)")
-    .option("--endpoint-url <URL>", "S3-compatible endpoint")
+    .option(
+      "--endpoint-url <URL>",
+      "S3-compatible endpoint (default: $AWS_ENDPOINT_URL_S3 or $AWS_ENDPOINT_URL)",
+    )
     .option("--path-style", "path-style S3 addressing (for S3-compatible stores)")
     .option("--public-base-url <URL>", "base of the URLs the stream documents give (default: the store's)")
     .option("--tag <KEY=VALUE>", "tag of every object written, repeatable (default public=yes)", collect)
@@ -76,7 +79,10 @@ export function register(program: Command): void {
     .option("--json", "print the result as JSON")
     .option("--version <V>", "(point release) major version: 10-kitten, 10, 9 or 8")
     .option("--arch <A>", "(point release) x86_64, aarch64 or x86_64_v2")
-    .option("--mirror <URL>", "(point release) base URL holding almalinux-release-latest-V.A.rpm")
+    .option(
+      "--mirror <URL>",
+      "(point release) base URL holding almalinux-release-latest-V.A.rpm (default: $CLOUD_IMAGES_MIRROR, else the AlmaLinux repository)",
+    )
     .option("--timeout <SECONDS>", "(point release) give up after this many seconds")
     .addHelpText(
       "after",
@@ -115,7 +121,7 @@ async function run(opts: ReleaseCliOptions): Promise<number> {
     return pointRelease({
       version: opts.version,
       arch: opts.arch,
-      mirror: opts.mirror ?? (await import("../../resolve/release-package.js")).DEFAULT_MIRROR,
+      mirror: opts.mirror,
       timeout: opts.timeout ?? "30",
       json: opts.json,
     });

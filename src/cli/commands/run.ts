@@ -55,23 +55,36 @@ export function register(program: Command): void {
     .requiredOption("--arch <arch>", "x86_64 or aarch64")
     .option("--templates <DIR>", "the Packer templates (a checkout of the templates repository)", ".")
     .option("--release <R>", "point release such as 9.6 (default: read from the mirror; Kitten: 10)")
-    .option("--mirror <URL>", "where almalinux-release-latest-*.rpm is read from")
+    .option(
+      "--mirror <URL>",
+      "where almalinux-release-latest-*.rpm is read from (default: $CLOUD_IMAGES_MIRROR, else the AlmaLinux repository)",
+    )
     .option("--timestamp <TS>", "the run's UTC stamp YYYYMMDDhhmmss (default: now)")
     .option("--store <URL>", `file://DIR, s3://BUCKET or none (default outside CI: ${DEFAULT_STORE_URL})`)
     .option("--region <R>", "S3 region (default: the AWS chain, e.g. AWS_REGION)")
-    .option("--endpoint-url <URL>", "S3-compatible endpoint")
+    .option(
+      "--endpoint-url <URL>",
+      "S3-compatible endpoint (default: $AWS_ENDPOINT_URL_S3 or $AWS_ENDPOINT_URL)",
+    )
     .option("--path-style", "path-style S3 addressing (for S3-compatible stores)")
     .option("--tag <KEY=VALUE>", "object tag, repeatable (default public=yes)", collect)
     .option("--notify", "post the report to Mattermost (MATTERMOST_WEBHOOK_URL, MATTERMOST_CHANNEL)")
     .option("--previous-packages <FILE>", "previous build's package list: the report shows the diff")
     .option("--from <STEP>", `resume from STEP, reusing earlier recorded outputs (${STEP_NAMES.join(", ")})`)
     .option("--to <STEP>", "stop after STEP")
-    .option("--dry-run", "print the commands and keys without running anything")
+    .option(
+      "--dry-run",
+      "print the commands and keys without running anything (without --release it still reads the\n" +
+        "point release from the mirror)",
+    )
     .option("--clean", "remove a stale output directory from an earlier run")
     .option("--packer <PATH>", "the packer executable", "packer")
     .option("--build-timeout <MINUTES>", "stop Packer after this long", "180")
     .option("--no-sbom", "do not write a CycloneDX SBOM beside the image")
-    .option("--json", "print the leg manifest as JSON (logs stay on stderr)")
+    .option(
+      "--json",
+      'print the leg manifest as JSON (logs stay on stderr); with --dry-run {"dryRun","resolved","plan"}',
+    )
     .option(
       "--github",
       "append image, checksum, packages, manifest, sbom and tests to $GITHUB_OUTPUT, and IMAGE_FILE,\n" +
@@ -130,7 +143,8 @@ async function run(opts: RunOptions): Promise<number> {
   progress.clear();
 
   if (result.plan) {
-    printLines(result.plan);
+    if (opts.json) printJson({ dryRun: true, resolved: result.manifest.resolved, plan: result.plan });
+    else printLines(result.plan);
     return 0;
   }
   if (result.interrupted) {

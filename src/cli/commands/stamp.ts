@@ -8,7 +8,7 @@ export function register(program: Command): void {
     .command("stamp")
     .description("the run's time stamp and date stamp (the workflows' init-data job)")
     .option("--date-time-stamp <TS>", "use this UTC stamp (YYYYMMDDhhmmss); empty or absent: now")
-    .option("--json", 'print {"time_stamp":…,"date_stamp":…}')
+    .option("--json", 'print {"timeStamp":…,"dateStamp":…}')
     .option("--github", "also append time_stamp and date_stamp to $GITHUB_OUTPUT")
     .addHelpText(
       "after",
@@ -17,9 +17,10 @@ export function register(program: Command): void {
     .action(
       action((opts: { dateTimeStamp?: string; json?: boolean; github?: boolean }) => {
         const stamps = opts.dateTimeStamp ? parseTimeStamp(opts.dateTimeStamp) : stampsFor(new Date());
+        // The step outputs keep the seed's names (the workflows read steps.stamp.outputs.time_stamp).
         const outputs = { time_stamp: stamps.timeStamp, date_stamp: stamps.dateStamp };
         if (opts.github) appendGithubOutputs(outputs);
-        if (opts.json) printJson(outputs);
+        if (opts.json) printJson(stamps);
         else printLines(Object.entries(outputs).map(([k, v]) => `${k}=${v}`));
         return 0;
       }),
