@@ -1,9 +1,13 @@
 import { Command } from "commander";
 import pkg from "../../package.json" with { type: "json" };
+import { addPhase, timedAsync } from "../phases.js";
 import { reportError } from "./action.js";
 import { registerCommands } from "./commands/index.js";
 import { helpAsFlag } from "./help-args.js";
 import { installInterrupts } from "./interrupts.js";
+
+// Node's start and the loading of the CLI's own modules, up to here
+addPhase("start", performance.now());
 
 export async function buildProgram(argv: readonly string[]): Promise<Command> {
   const program = new Command("cloud-images")
@@ -19,7 +23,7 @@ export async function buildProgram(argv: readonly string[]): Promise<Command> {
       "\nExit codes: 0 success, 1 a check or step failed, 2 bad input (usage).\n" +
         "Set CLOUD_IMAGES_DEBUG=1 to print stack traces.",
     );
-  await registerCommands(program, argv);
+  await timedAsync("load", () => registerCommands(program, argv));
   // Usage errors from every subcommand go through reportError (exit 2) instead of process.exit(1).
   const override = (cmd: Command) => {
     cmd.exitOverride();

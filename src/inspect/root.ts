@@ -21,6 +21,7 @@ import {
   PROBE_BYTES,
 } from "../fs/probe.js";
 import type { Filesystem } from "../fs/types.js";
+import { timedAsync } from "../phases.js";
 
 export interface PartitionFacts {
   readonly partition: Partition;
@@ -63,14 +64,16 @@ export interface OpenRootOptions {
 
 const ROOT_MARKER = "/etc/os-release";
 
-export async function openImageRoot(path: string, options: OpenRootOptions = {}): Promise<OpenedRoot> {
-  const image = await openImage(path);
-  try {
-    return await findRoot(image, options);
-  } catch (e) {
-    await image.close();
-    throw e;
-  }
+export function openImageRoot(path: string, options: OpenRootOptions = {}): Promise<OpenedRoot> {
+  return timedAsync("open", async () => {
+    const image = await openImage(path);
+    try {
+      return await findRoot(image, options);
+    } catch (e) {
+      await image.close();
+      throw e;
+    }
+  });
 }
 
 async function findRoot(image: DiskImage, options: OpenRootOptions): Promise<OpenedRoot> {

@@ -6,6 +6,7 @@
  */
 import { CloudImagesError, UsageError } from "../errors.js";
 import { writeFileAtomic } from "../files.js";
+import { timedAsync } from "../phases.js";
 import { resolve } from "../resolve/resolve.js";
 import { type InstalledPackage, nevra } from "../rpm/package.js";
 import {
@@ -97,7 +98,7 @@ export async function verifyImage(
   let packagesFile: string | undefined;
   if (options.packagesOut !== null) {
     const out = options.packagesOut ?? defaultPackagesFile(path);
-    const written = await writePackageList(obs.packages, out);
+    const written = await timedAsync("package-list", () => writePackageList(obs.packages, out));
     checks.push(written);
     if (written.status === "pass") packagesFile = out;
   }
@@ -150,17 +151,15 @@ export async function observeNative(
 
 /** What is found in an opened root filesystem. */
 export async function observeRoot(root: OpenedRoot, releasePackage: string): Promise<Observations> {
+  const small = (path: string) =>
+    observe(() =>
+      timedAsync("small-files", async () => (await root.paths.readFile(path, MAX_SMALL_FILE)).toString()),
+    );
   return {
     root: { partition: root.rootPartition, filesystem: root.fs.type, foundBy: root.rootFoundBy },
-    releaseFile: await observe(async () =>
-      (await root.paths.readFile(RELEASE_FILE, MAX_SMALL_FILE)).toString(),
-    ),
-    osRelease: await observe(async () =>
-      (await root.paths.readFile(OS_RELEASE_FILE, MAX_SMALL_FILE)).toString(),
-    ),
-    buildStamp: await observe(async () =>
-      (await root.paths.readFile(BUILD_STAMP_FILE, MAX_SMALL_FILE)).toString(),
-    ),
+    releaseFile: await small(RELEASE_FILE),
+    osRelease: await small(OS_RELEASE_FILE),
+    buildStamp: await small(BUILD_STAMP_FILE),
     packages: await observe(async () => {
       const { format, dbPath, packages } = await readImagePackages(root);
       return {

@@ -56,7 +56,7 @@ beforeAll(async () => {
     images.push({ name, disk, ranges, data, regions: regions(data), budgetMs });
   }
   mkdirSync(join(REPO_ROOT, ".cache"), { recursive: true });
-  // inside the repository, so the bundle's external packages (sql.js, fzstd) resolve
+  // inside the repository, so the bundle's external packages (fzstd) resolve
   workerDir = mkdtempSync(join(REPO_ROOT, ".cache", "inspect-fuzz-"));
   workerFile = join(workerDir, "fuzz-worker.mjs");
   await bundleWorker(new URL("./fuzz-worker.ts", import.meta.url), workerFile, true);

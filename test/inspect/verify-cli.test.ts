@@ -218,8 +218,13 @@ describe("verify", () => {
       { env: { CLOUD_IMAGES_STATS: "1" } },
     );
     expect(r.code).toBe(0);
-    const m = /^cloud-images: stats: bytesRead=(\d+)$/m.exec(r.stderr);
+    const m = /^cloud-images: stats: bytesRead=(\d+) (.*)$/m.exec(r.stderr);
     expect(m).not.toBeNull();
+    // and where the time went, phase by phase (milliseconds)
+    const phases = Object.fromEntries(m![2]!.split(" ").map((f) => f.split("=")));
+    for (const phase of ["ms.start", "ms.load", "ms.open", "ms.rpmdb-read", "ms.rpmdb-walk", "ms.total"])
+      expect(Number(phases[phase]), phase).toBeGreaterThan(0);
+    expect(Number(phases["ms.total"])).toBeGreaterThan(Number(phases["ms.rpmdb-walk"]));
     // at least the rpm database file, far less than the 10 GiB disk
     const db = readFileSync(join(al9.rpmdbDir, "rpmdb.sqlite")).length;
     expect(Number(m![1])).toBeGreaterThan(db);

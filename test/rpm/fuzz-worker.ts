@@ -1,10 +1,11 @@
-// Runs the rpm fuzz cases for fuzz.test.ts in a worker thread (bundled by the test with esbuild), so a
+// Runs the rpm fuzz cases (headers; Berkeley DB, NDB and sqlite databases; sqlite logs) for fuzz.test.ts in a worker thread (bundled by the test with esbuild), so a
 // hang can be cut off from outside. Each phase runs for its time budget; before each case the worker
 // posts a heartbeat naming it, and at the end of a phase a summary.
 
 import { parentPort, workerData } from "node:worker_threads";
 import { RpmFormatError } from "../../src/errors.js";
 import {
+  forEachSqlitePackage,
   type HeaderEntry,
   packageFromHeader,
   parseHeader,
@@ -12,18 +13,22 @@ import {
   RpmType,
   readBdbHash,
   readNdb,
+  readWal,
   verifyHeaderDigest,
 } from "../../src/rpm/index.js";
 import { emptyPhaseSummary, recordCase } from "../helpers/fuzz-case.js";
 import type { FuzzPhaseSummary, FuzzWorkerMessage } from "../helpers/fuzz-worker.js";
 import { mutateMany, type Region, randInt, rng } from "../helpers/mutate.js";
 
-export type FuzzKind = "header" | "bdb" | "ndb";
+export type FuzzKind = "header" | "bdb" | "ndb" | "sqlite" | "wal";
 
 export interface FuzzFixture {
   kind: FuzzKind;
   name: string;
+  /** What is mutated (for "wal": the log). */
   data: Uint8Array;
+  /** "wal": the database file the log belongs to (not mutated). */
+  base?: Uint8Array;
   regions: Region[];
 }
 
@@ -63,15 +68,23 @@ function exercise(h: RpmHeader): void {
   }
 }
 
-function run(kind: FuzzKind, data: Buffer): void {
-  if (kind === "header") exercise(parseHeader(data, { magic: false }));
-  else if (kind === "bdb")
-    for (const { value } of readBdbHash(data)) exercise(parseHeader(value, { magic: false }));
-  else for (const { blob } of readNdb(data)) exercise(parseHeader(blob, { magic: false }));
+/** One case; the outcome (for logs: whether the mutated log still committed anything). */
+function run(kind: FuzzKind, data: Buffer, base: Buffer | null): string {
+  const header = (blob: Buffer) => exercise(parseHeader(blob, { magic: false }));
+  if (kind === "header") header(data);
+  else if (kind === "bdb") for (const { value } of readBdbHash(data)) header(value);
+  else if (kind === "ndb") for (const { blob } of readNdb(data)) header(blob);
+  // the database readers' own work: headers are the header phase's business
+  else if (kind === "sqlite") forEachSqlitePackage(data, null, () => {});
+  else {
+    forEachSqlitePackage(base!, data, () => {});
+    return readWal(base!, data).pages === null ? "log ignored" : "log applied";
+  }
+  return "ok";
 }
 
 let seed = seed0;
-for (const kind of ["header", "bdb", "ndb"] as const) {
+for (const kind of ["header", "bdb", "ndb", "sqlite", "wal"] as const) {
   const mine = fixtures.filter((f) => f.kind === kind);
   const summary: PhaseSummary = { kind, ...emptyPhaseSummary() };
   const end = Date.now() + budgets[kind];
@@ -82,8 +95,7 @@ for (const kind of ["header", "bdb", "ndb"] as const) {
     const f = mine[randInt(r, 0, mine.length)]!;
     const m = mutateMany(Buffer.from(f.data), r, f.regions, randInt(r, 1, 4));
     await recordCase(summary, `${kind} seed ${seed} ${f.name}: ${m.description}`, () => {
-      run(kind, m.data);
-      return "ok";
+      return run(kind, m.data, f.base ? Buffer.from(f.base) : null);
     });
   }
   parentPort!.postMessage({ type: "summary", summary } satisfies WorkerMessage);

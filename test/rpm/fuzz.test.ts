@@ -1,10 +1,12 @@
 /**
- * Fuzzing the header codec and the Berkeley DB and NDB readers: seeded mutations (test/helpers/mutate.ts)
- * aimed at intros, index entries, region trailers, page headers, item offsets, slots and blob frames.
+ * Fuzzing the header codec and the Berkeley DB, NDB and sqlite readers: seeded mutations
+ * (test/helpers/mutate.ts) aimed at intros, index entries, region trailers, page headers, item offsets,
+ * slots, blob frames, b-tree pages, cell pointers, overflow chains and write-ahead log frames.
  * Every case must end in data or an RpmFormatError: no other exception, no hang (a watchdog stops the
  * worker). Then, with rpm as the oracle: on mutated real headers, we accept exactly what rpm accepts.
  */
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -13,13 +15,20 @@ import { parseHeader, verifyHeaderDigest } from "../../src/rpm/index.js";
 import { sqliteHeaderBlobs, sqliteToBdb } from "../helpers/bdb.js";
 import { bundleWorker, runFuzzWorker } from "../helpers/fuzz-worker.js";
 import { mutate, type Region, rng } from "../helpers/mutate.js";
+import { walSnapshot } from "../helpers/sqlite-live.js";
 import type { FuzzFixture, FuzzKind, PhaseSummary } from "./fuzz-worker.js";
 import { dbDir, generatedRoot } from "./generated.js";
 import { buildHeader } from "./header-builder.js";
 import { rpmReadBlobs } from "./rpm-oracle.js";
 
 const DATA = fileURLToPath(new URL("../data/rpm", import.meta.url));
-const BUDGETS: Record<FuzzKind, number> = { header: 8000, bdb: 8000, ndb: 4000 };
+const BUDGETS: Record<FuzzKind, number> = {
+  header: 8000,
+  bdb: 8000,
+  ndb: 4000,
+  sqlite: 5000,
+  wal: 3000,
+};
 const WATCHDOG_MS = 15_000;
 
 let work: string;
@@ -63,6 +72,36 @@ function bdbRegions(b: Buffer, le: boolean): Region[] {
       start: at,
       end: at + 26 + 2 * Math.min(entries, 64),
     });
+  }
+  return regions;
+}
+
+/** The database header, each b-tree page's header, cell pointers and first cell, overflow page links. */
+function sqliteRegions(b: Buffer): Region[] {
+  const raw = b.readUInt16BE(16);
+  const pageSize = raw === 1 ? 65536 : raw;
+  const regions: Region[] = [{ name: "database header", start: 0, end: 100 }];
+  for (let p = 0; p * pageSize < b.length && regions.length < 80; p++) {
+    const base = p * pageSize;
+    const at = base + (p === 0 ? 100 : 0);
+    const type = b[at]!;
+    if (type === 0x05 || type === 0x0d) {
+      const cells = b.readUInt16BE(at + 3);
+      const name = `page ${p + 1} (${type === 5 ? "interior" : "leaf"})`;
+      regions.push({ name: `${name} header and cell pointers`, start: at, end: at + 12 + 2 * cells });
+      const first = base + b.readUInt16BE(at + (type === 5 ? 12 : 8));
+      regions.push({ name: `${name} first cell`, start: first, end: first + 16 });
+    } else regions.push({ name: `page ${p + 1} link`, start: base, end: base + 4 });
+  }
+  return regions;
+}
+
+/** The log header and the first frames' headers. */
+function walRegions(w: Buffer): Region[] {
+  const frame = 24 + w.readUInt32BE(8);
+  const regions: Region[] = [{ name: "wal header", start: 0, end: 32 }];
+  for (let off = 32; off + frame <= w.length && regions.length < 40; off += frame) {
+    regions.push({ name: `frame at ${off} header`, start: off, end: off + 24 });
   }
   return regions;
 }
@@ -119,6 +158,33 @@ beforeAll(async () => {
   fixtures.push({ kind: "bdb", name: "libuuid", data: libuuid, regions: bdbRegions(libuuid, true) });
   const sle = readFileSync(join(DATA, "ndb-sle15-bci/Packages.db"));
   fixtures.push({ kind: "ndb", name: "sle15", data: sle, regions: ndbRegions(sle) });
+  // sqlite: the real mariner database, the generated one with 1 KiB pages (deep trees, long overflow
+  // chains), and a log of committed changes over the latter
+  const small = join(work, "small-pages.sqlite");
+  const schema = "hnum INTEGER PRIMARY KEY AUTOINCREMENT, blob BLOB NOT NULL";
+  execFileSync("sqlite3", [
+    small,
+    `PRAGMA page_size=1024; ATTACH '${sqlite}' AS o; CREATE TABLE Packages (${schema}); INSERT INTO Packages SELECT * FROM o.Packages;`,
+  ]);
+  for (const [name, file] of [
+    ["mariner", join(DATA, "sqlite-cbl-mariner-2.0/rpmdb.sqlite")],
+    ["generated 1 KiB pages", small],
+  ] as const) {
+    const data = readFileSync(file);
+    fixtures.push({ kind: "sqlite", name, data, regions: sqliteRegions(data) });
+  }
+  const snap = mkdtempSync(join(work, "wal-"));
+  const live = join(snap, "live.sqlite");
+  copyFileSync(small, live);
+  await walSnapshot(
+    live,
+    "PRAGMA journal_mode=WAL; DELETE FROM Packages WHERE hnum % 3 = 0; " +
+      "INSERT INTO Packages(hnum, blob) SELECT hnum + 100, blob FROM Packages WHERE hnum < 10;",
+    snap,
+  );
+  const wal = readFileSync(join(snap, "rpmdb.sqlite-wal"));
+  const base = readFileSync(join(snap, "rpmdb.sqlite"));
+  fixtures.push({ kind: "wal", name: "committed changes", data: wal, base, regions: walRegions(wal) });
 
   workerFile = join(work, "fuzz-worker.mjs");
   await bundleWorker(new URL("./fuzz-worker.ts", import.meta.url), workerFile, true);
@@ -129,7 +195,7 @@ afterAll(() => {
   rmSync(root, { recursive: true, force: true });
 });
 
-it("header, Berkeley DB and NDB readers: typed errors only, no hang", async () => {
+it("header, Berkeley DB, NDB and sqlite readers: typed errors only, no hang", async () => {
   const summaries = await runFuzzWorker<PhaseSummary>(
     workerFile,
     { fixtures, budgets: BUDGETS, seed0: 1_000_000 },
@@ -141,9 +207,15 @@ it("header, Berkeley DB and NDB readers: typed errors only, no hang", async () =
         `slowest ${s.slowest.ms.toFixed(1)} ms (${s.slowest.description})`,
     );
   }
-  expect(summaries.map((s) => s.kind)).toEqual(["header", "bdb", "ndb"]);
+  expect(summaries.map((s) => s.kind)).toEqual(["header", "bdb", "ndb", "sqlite", "wal"]);
   for (const s of summaries) {
     expect(s.crashes).toEqual([]);
+    if (s.kind === "wal") {
+      // SQLite ignores a damaged log from the damage on: both kinds of reads happen
+      expect(s.outcomes["log ignored"] ?? 0).toBeGreaterThan(0);
+      expect(s.outcomes["log applied"] ?? 0).toBeGreaterThan(0);
+      continue;
+    }
     // The mutations reach the readers: some cases still read, many are rejected.
     expect(s.outcomes.RpmFormatError ?? 0, s.kind).toBeGreaterThan(s.iterations / 20);
     expect(s.outcomes.ok ?? 0, s.kind).toBeGreaterThan(0);

@@ -5,7 +5,6 @@
  * extended with uncommitted frames (by an independent writer below) and broken, and each time our reader
  * must see what rpm/sqlite see.
  */
-import { spawn } from "node:child_process";
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -14,6 +13,7 @@ import { RpmFormatError } from "../../src/errors.js";
 import { applyWal, hostRpmdbDir, nevra, readRpmdb } from "../../src/rpm/index.js";
 import { sqliteRows } from "../helpers/bdb.js";
 import { rpmQuery } from "../helpers/rpmbuild.js";
+import { walSnapshot } from "../helpers/sqlite-live.js";
 import { dbDir, generatedRoot } from "./generated.js";
 
 const QF = "%{DBINSTANCE} %{NEVRA}\n";
@@ -23,29 +23,6 @@ let work: string;
 let db: Buffer;
 /** The log holding the transactions. */
 let wal: Buffer;
-
-/** Runs statements in a live sqlite3 and copies the database and its WAL before sqlite3 exits. */
-async function walSnapshot(dbFile: string, statements: string, outDir: string): Promise<void> {
-  const child = spawn("sqlite3", [dbFile], { stdio: ["pipe", "pipe", "pipe"] });
-  let out = "";
-  let err = "";
-  child.stderr.on("data", (d) => (err += d));
-  const ready = new Promise<void>((resolve, reject) => {
-    child.stdout.on("data", (d) => {
-      out += d;
-      if (out.includes("READY")) resolve();
-    });
-    child.on("close", () => reject(new Error(`sqlite3 exited early: ${err}`)));
-  });
-  child.stdin.on("error", () => {}); // an early exit is reported by `ready` with sqlite3's stderr
-  child.stdin.write(`PRAGMA wal_autocheckpoint=0;\n${statements}\n.print READY\n`);
-  await ready;
-  copyFileSync(dbFile, join(outDir, "rpmdb.sqlite"));
-  copyFileSync(`${dbFile}-wal`, join(outDir, "rpmdb.sqlite-wal"));
-  const closed = new Promise((r) => child.on("close", r));
-  child.stdin.end(".quit\n");
-  await closed;
-}
 
 function dirWith(files: Record<string, Buffer>): string {
   const d = mkdtempSync(join(work, "db-"));
@@ -222,7 +199,7 @@ describe("rpmdb.sqlite with a WAL", () => {
           "SELECT sql || ';' FROM sqlite_master WHERE sql IS NOT NULL",
         )
           .map(([sql]) => sql!)
-          .filter((sql) => !sql.includes("sqlite_sequence")),
+          .filter((sql) => !/sqlite_(sequence|stat)/.test(sql)),
         ...blobs.map(([h, b]) => `INSERT INTO Packages VALUES (${h}, X'${b}');`),
       ].join("\n"),
       snap,

@@ -6,18 +6,18 @@
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { RpmFormatError } from "../../errors.js";
+import { timed, timedAsync } from "../../phases.js";
 import { verifyHeaderDigest } from "../digest.js";
 import { parseHeader, type RpmHeader } from "../header.js";
 import { type InstalledPackage, packageFromHeader } from "../package.js";
 import { bdbIsLittleEndian, readBdbHash } from "./bdb.js";
 import { readNdb } from "./ndb.js";
-import { readSqlitePackages } from "./sqlite.js";
-import { applyWal } from "./wal.js";
+import { forEachSqlitePackage } from "./sqlite.js";
 
 export { readBdbHash } from "./bdb.js";
 export { readNdb } from "./ndb.js";
-export { readSqlitePackages } from "./sqlite.js";
-export { applyWal, walChecksum } from "./wal.js";
+export { forEachSqlitePackage, readSqlitePackages, type SqliteRecord } from "./sqlite.js";
+export { applyWal, readWal, type WalIndex, walChecksum } from "./wal.js";
 
 /** A directory of files: names in it, and a file's bytes. */
 export interface RpmdbDir {
@@ -77,70 +77,105 @@ export function detectRpmdbFormat(names: readonly string[]): RpmdbFormat | null 
   return null;
 }
 
+/** Runs `fn` for one record, naming the record in any error it throws. */
+function inRecord<T>(file: string, instance: number, fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof RpmFormatError) {
+      if (e.message.startsWith(`${file} record ${instance}:`)) throw e;
+      throw new RpmFormatError(`${file} record ${instance}: ${e.message}`, { cause: e });
+    }
+    throw new RpmFormatError(`${file} record ${instance}: ${(e as Error).message}`, { cause: e });
+  }
+}
+
+function parseRecord(file: string, instance: number, blob: Buffer): RpmHeader {
+  const header = timed("header-parse", () =>
+    parseHeader(blob, { magic: false, what: `${file} record ${instance}` }),
+  );
+  timed("header-digests", () => verifyHeaderDigest(header));
+  return header;
+}
+
 /** Every header in the database, parsed and its digests checked (as rpm does), in database order. */
 export async function readRpmdbHeaders(
   dir: RpmdbDir,
 ): Promise<{ format: RpmdbFormat; headers: RpmdbHeader[] }> {
+  const { format, file, forEach } = await openRpmdb(dir);
+  const headers: RpmdbHeader[] = [];
+  // Headers are kept: each gets its own copy of its blob.
+  timed("rpmdb-walk", () =>
+    forEach((instance, blob) =>
+      headers.push({
+        instance,
+        header: inRecord(file, instance, () => parseRecord(file, instance, Buffer.from(blob))),
+      }),
+    ),
+  );
+  return { format, headers };
+}
+
+/** The installed packages, in database order. */
+export async function readRpmdb(dir: RpmdbDir): Promise<Rpmdb> {
+  const { format, file, forEach } = await openRpmdb(dir);
+  const packages: InstalledPackage[] = [];
+  const instances: number[] = [];
+  // Only the package records are kept: a header's blob may be reused once it is read.
+  timed("rpmdb-walk", () =>
+    forEach((instance, blob) => {
+      const header = inRecord(file, instance, () => parseRecord(file, instance, blob));
+      packages.push(
+        inRecord(file, instance, () => timed("package-records", () => packageFromHeader(header))),
+      );
+      instances.push(instance);
+    }),
+  );
+  return { format, packages, instances };
+}
+
+type RecordVisitor = (instance: number, blob: Buffer) => void;
+
+/** The database's format and a walk over its records (each blob valid during its call only). */
+async function openRpmdb(
+  dir: RpmdbDir,
+): Promise<{ format: RpmdbFormat; file: string; forEach: (visit: RecordVisitor) => void }> {
   const names = await dir.list();
   const format = detectRpmdbFormat(names);
   if (format === null) {
     throw new RpmFormatError(`no rpm database found (expected ${Object.values(RPMDB_FILES).join(", ")})`);
   }
   const file = RPMDB_FILES[format];
-  const records = await readRecords(dir, names, format);
-  const headers = records.map(({ instance, blob }) => {
-    try {
-      const header = parseHeader(blob, { magic: false, what: `${file} record ${instance}` });
-      verifyHeaderDigest(header);
-      return { instance, header };
-    } catch (e) {
-      if (e instanceof RpmFormatError) throw e;
-      throw new RpmFormatError(`${file} record ${instance}: ${(e as Error).message}`, { cause: e });
-    }
-  });
-  return { format, headers };
-}
-
-/** The installed packages, in database order. */
-export async function readRpmdb(dir: RpmdbDir): Promise<Rpmdb> {
-  const { format, headers } = await readRpmdbHeaders(dir);
-  const packages = headers.map(({ instance, header }) => {
-    try {
-      return packageFromHeader(header);
-    } catch (e) {
-      if (!(e instanceof RpmFormatError)) throw e;
-      throw new RpmFormatError(`${RPMDB_FILES[format]} record ${instance}: ${e.message}`, { cause: e });
-    }
-  });
-  return { format, packages, instances: headers.map((h) => h.instance) };
-}
-
-async function readRecords(
-  dir: RpmdbDir,
-  names: readonly string[],
-  format: RpmdbFormat,
-): Promise<{ instance: number; blob: Buffer }[]> {
-  const file = RPMDB_FILES[format];
-  const data = await dir.read(file);
+  const data = await timedAsync("rpmdb-read", () => dir.read(file));
   switch (format) {
     case "sqlite": {
       const walName = `${file}-wal`;
-      const wal = names.includes(walName) ? await dir.read(walName) : null;
-      const db = wal && wal.length > 0 ? applyWal(data, wal).database : data;
-      return (await readSqlitePackages(db, file)).map((r) => ({ instance: r.hnum, blob: r.blob }));
+      const wal = names.includes(walName) ? await timedAsync("rpmdb-read", () => dir.read(walName)) : null;
+      return { format, file, forEach: (visit) => forEachSqlitePackage(data, wal, visit, file) };
     }
     case "ndb":
-      return readNdb(data, file).map((r) => ({ instance: r.pkgIndex, blob: r.blob }));
+      return {
+        format,
+        file,
+        forEach: (visit) => {
+          for (const r of readNdb(data, file)) visit(r.pkgIndex, r.blob);
+        },
+      };
     case "bdb": {
       const le = bdbIsLittleEndian(data);
-      const out: { instance: number; blob: Buffer }[] = [];
-      for (const { key, value } of readBdbHash(data, file)) {
-        if (key.length !== 4) throw new RpmFormatError(`${file}: key of ${key.length} bytes (expected 4)`);
-        const instance = le ? key.readUInt32LE(0) : key.readUInt32BE(0);
-        if (instance === 0) continue; // rpm's next-instance counter, not a header
-        out.push({ instance, blob: value });
-      }
-      return out;
+      return {
+        format,
+        file,
+        forEach: (visit) => {
+          for (const { key, value } of readBdbHash(data, file)) {
+            if (key.length !== 4)
+              throw new RpmFormatError(`${file}: key of ${key.length} bytes (expected 4)`);
+            const instance = le ? key.readUInt32LE(0) : key.readUInt32BE(0);
+            if (instance === 0) continue; // rpm's next-instance counter, not a header
+            visit(instance, value);
+          }
+        },
+      };
     }
   }
 }

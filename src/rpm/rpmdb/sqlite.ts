@@ -1,53 +1,368 @@
 /**
- * rpm's `rpmdb.sqlite` (AlmaLinux 9/10): table `Packages(hnum INTEGER PRIMARY KEY, blob BLOB)`, read
- * with sql.js from a Buffer. rpm keeps the file in WAL mode; the caller applies `-wal` first (wal.ts),
- * and the copy handed to sql.js is switched out of WAL mode so SQLite never looks for a log.
+ * rpm's `rpmdb.sqlite` (AlmaLinux 9/10), read-only: `SELECT hnum, blob FROM Packages ORDER BY hnum`,
+ * done by hand. The schema table (page 1) names the root page of rpm's one table,
+ * `Packages(hnum INTEGER PRIMARY KEY, blob BLOB)`; its table b-tree is walked in key order (interior and
+ * leaf pages, overflow chains) and each record decoded. rpm keeps the file in WAL mode: pages come from
+ * the newest committed frame of the `-wal` log when there is one (wal.ts), else from the file.
+ * Format: https://www.sqlite.org/fileformat2.html. Every page number, cell pointer, overflow chain and
+ * record header is range-checked and every page is used once, so a damaged file ends in an
+ * RpmFormatError ("malformed"), never a hang or an out-of-range read.
  */
-import { createRequire } from "node:module";
-import type { SqlJsStatic } from "sql.js";
 import { RpmFormatError } from "../../errors.js";
-import { leaveWalMode } from "./wal.js";
+import { readWal } from "./wal.js";
 
 export interface SqliteRecord {
   readonly hnum: number;
   readonly blob: Buffer;
 }
 
-let sqlJs: Promise<SqlJsStatic> | undefined;
+const MAGIC = "SQLite format 3\0";
+const LEAF_TABLE = 0x0d;
+const INTERIOR_TABLE = 0x05;
+/** SQLite's own cursor depth limit (BTCURSOR_MAX_DEPTH). */
+const MAX_DEPTH = 20;
 
-/** sql.js, loaded once; its wasm is found through Node's resolver so this works from src and from dist. */
-function loadSqlJs(): Promise<SqlJsStatic> {
-  sqlJs ??= (async () => {
-    const wasm = createRequire(import.meta.url).resolve("sql.js/dist/sql-wasm.wasm");
-    const init = (await import("sql.js")).default;
-    return init({ locateFile: () => wasm });
-  })();
-  return sqlJs;
+/** The pages of a database: from the log's committed frames, else from the file. */
+interface Pager {
+  readonly pageSize: number;
+  /** Usable bytes per page (page size minus the reserved bytes at its end). */
+  readonly usable: number;
+  readonly pages: number;
+  /** Text encoding of the database: 1 UTF-8, 2 UTF-16le, 3 UTF-16be. */
+  readonly encoding: number;
+  page(pgno: number): Buffer;
 }
 
-/** Every row of `Packages`, by ascending hnum. */
-export async function readSqlitePackages(file: Buffer, what = "rpmdb.sqlite"): Promise<SqliteRecord[]> {
-  if (file.length < 100 || file.toString("latin1", 0, 16) !== "SQLite format 3\0") {
-    throw new RpmFormatError(`${what}: not an SQLite 3 database`);
+function openPager(file: Buffer, wal: Buffer | null, what: string): Pager {
+  const notSqlite = () => new RpmFormatError(`${what}: not an SQLite 3 database`);
+  const malformed = (why: string) => new RpmFormatError(`${what}: malformed database (${why})`);
+  if (file.length > 0 && (file.length < 100 || file.toString("latin1", 0, 16) !== MAGIC)) throw notSqlite();
+  const index = wal && wal.length > 0 ? readWal(file, wal) : null;
+  const logged = index?.pages ? { pages: index.pages, frames: index.frames } : null;
+  // Page 1 (the header) may itself be newer in the log.
+  const header = logged?.frames.has(1) ? wal!.subarray(logged.frames.get(1)!) : file;
+  if (header.length < 100) throw notSqlite();
+  if (header.toString("latin1", 0, 16) !== MAGIC)
+    throw malformed("page 1 from the log is not a database header");
+  const raw = header.readUInt16BE(16);
+  const pageSize = raw === 1 ? 65536 : raw;
+  if (pageSize < 512 || pageSize > 65536 || (pageSize & (pageSize - 1)) !== 0)
+    throw malformed(`page size ${raw}`);
+  if (header[19]! > 2) throw new RpmFormatError(`${what}: file format read version ${header[19]} (1 or 2)`);
+  const usable = pageSize - header[20]!;
+  if (usable < 480) throw malformed(`${header[20]} reserved bytes per page`);
+  if (header[21] !== 64 || header[22] !== 32 || header[23] !== 32) throw malformed("payload fractions");
+  const encoding = header.readUInt32BE(56) || 1;
+  if (encoding > 3) throw malformed(`text encoding ${encoding}`);
+  let pages: number;
+  if (logged) pages = logged.pages;
+  else {
+    // The header's page count holds when it was written with the current change counter.
+    const counted = header.readUInt32BE(28);
+    const valid = counted > 0 && header.readUInt32BE(24) === header.readUInt32BE(92);
+    pages = valid ? counted : Math.floor(file.length / pageSize);
   }
-  const SQL = await loadSqlJs();
-  let db: InstanceType<SqlJsStatic["Database"]> | undefined;
-  try {
-    db = new SQL.Database(leaveWalMode(Buffer.from(file)));
-    // One exec returns every row; stepping a statement row by row is slower in sql.js.
-    const result = db.exec("SELECT hnum, blob FROM Packages ORDER BY hnum");
-    const rows: SqliteRecord[] = [];
-    for (const [hnum, blob] of result[0]?.values ?? []) {
-      if (typeof hnum !== "number" || !(blob instanceof Uint8Array)) {
-        throw new RpmFormatError(`${what}: Packages row ${String(hnum)} has no header blob`);
-      }
-      rows.push({ hnum, blob: Buffer.from(blob.buffer, blob.byteOffset, blob.byteLength) });
+  const filePages = Math.floor(file.length / pageSize);
+  const page = (pgno: number): Buffer => {
+    if (!Number.isInteger(pgno) || pgno < 1 || pgno > pages) throw malformed(`page ${pgno} of ${pages}`);
+    const logOffset = logged?.frames.get(pgno);
+    if (logOffset !== undefined) return wal!.subarray(logOffset, logOffset + pageSize);
+    if (pgno > filePages) throw malformed(`page ${pgno} lies past the end of the file`);
+    return file.subarray((pgno - 1) * pageSize, pgno * pageSize);
+  };
+  return { pageSize, usable, pages, encoding, page };
+}
+
+/** Reads SQLite varints (1-9 bytes, big-endian groups of 7 bits, the 9th byte whole) from a buffer. */
+class VarintReader {
+  pos = 0;
+  constructor(
+    private readonly buf: Buffer,
+    private readonly end: number,
+    private readonly malformed: (why: string) => RpmFormatError,
+  ) {}
+
+  next(): number {
+    let v = 0;
+    for (let i = 0; i < 9; i++) {
+      if (this.pos >= this.end) throw this.malformed("varint runs past its cell");
+      const b = this.buf[this.pos++]!;
+      if (i === 8) return v * 256 + b;
+      v = v * 128 + (b & 0x7f);
+      if (b < 0x80) return v;
     }
-    return rows;
-  } catch (e) {
-    if (e instanceof RpmFormatError) throw e;
-    throw new RpmFormatError(`${what}: ${(e as Error).message}`, { cause: e });
-  } finally {
-    db?.close();
+    return v;
   }
+}
+
+/** A decoded column: integers as numbers (bigint beyond 2^53), text, blob, null or a float. */
+type Value = number | bigint | string | Buffer | null;
+
+/** Bytes a serial type's value occupies (types 10 and 11 are reserved: malformed). */
+function serialSize(type: number, malformed: (why: string) => RpmFormatError): number {
+  if (type >= 12) return Math.floor((type - 12) / 2);
+  const size = [0, 1, 2, 3, 4, 6, 8, 8, 0, 0][type];
+  if (size === undefined) throw malformed(`serial type ${type}`);
+  return size;
+}
+
+function decodeValue(rec: Buffer, at: number, type: number, encoding: number): Value {
+  switch (type) {
+    case 0:
+      return null;
+    case 1:
+      return rec.readInt8(at);
+    case 2:
+      return rec.readInt16BE(at);
+    case 3:
+      return rec.readIntBE(at, 3);
+    case 4:
+      return rec.readInt32BE(at);
+    case 5:
+      return rec.readIntBE(at, 6);
+    case 6: {
+      const v = rec.readBigInt64BE(at);
+      return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
+    }
+    case 7:
+      return rec.readDoubleBE(at);
+    case 8:
+      return 0;
+    case 9:
+      return 1;
+  }
+  const len = Math.floor((type - 12) / 2);
+  const bytes = rec.subarray(at, at + len);
+  if (type % 2 === 0) return bytes;
+  if (encoding === 1) return bytes.toString("utf8");
+  if (encoding === 2) return bytes.toString("utf16le");
+  return Buffer.from(bytes).swap16().toString("utf16le");
+}
+
+/** The columns of a record (payload bytes), columns beyond `want` not decoded. */
+function decodeRecord(
+  rec: Buffer,
+  want: number,
+  encoding: number,
+  malformed: (why: string) => RpmFormatError,
+): Value[] {
+  const head = new VarintReader(rec, rec.length, malformed);
+  const headerSize = head.next();
+  if (headerSize > rec.length || headerSize < head.pos) throw malformed("record header size");
+  const types = new VarintReader(rec, headerSize, malformed);
+  types.pos = head.pos;
+  const values: Value[] = [];
+  let at = headerSize;
+  while (types.pos < headerSize && values.length < want) {
+    const type = types.next();
+    const size = serialSize(type, malformed);
+    if (at + size > rec.length) throw malformed("record value runs past its payload");
+    values.push(decodeValue(rec, at, type, encoding));
+    at += size;
+  }
+  return values;
+}
+
+/**
+ * Walks a table b-tree in key order, calling `visit(rowid, payload)` for each row with its whole payload
+ * (a view of the page when it fits there, else assembled from the overflow chain into `scratch`, which
+ * is reused: the payload is valid until `visit` returns).
+ */
+function walkTable(
+  pager: Pager,
+  root: number,
+  used: Uint8Array,
+  malformed: (why: string) => RpmFormatError,
+  visit: (rowid: number, payload: Buffer) => void,
+): void {
+  const { usable } = pager;
+  const maxLocal = usable - 35;
+  const minLocal = Math.floor(((usable - 12) * 32) / 255) - 23;
+  let scratch = Buffer.allocUnsafe(0);
+  const claim = (pgno: number) => {
+    if (pgno < 1 || pgno > pager.pages) throw malformed(`page ${pgno} of ${pager.pages}`);
+    if (used[pgno]) throw malformed(`page ${pgno} is used twice`);
+    used[pgno] = 1;
+  };
+
+  const leafCell = (p: Buffer, cell: number, pgno: number) => {
+    const r = new VarintReader(p, usable, malformed);
+    r.pos = cell;
+    const size = r.next();
+    const rowid = r.next();
+    const start = r.pos;
+    if (size <= maxLocal) {
+      if (start + size > usable) throw malformed(`page ${pgno}: cell runs past the page`);
+      visit(rowid, p.subarray(start, start + size));
+      return;
+    }
+    // At most every page of the database can hold a payload.
+    if (size > pager.pages * usable) throw malformed(`page ${pgno}: payload of ${size} bytes`);
+    const k = minLocal + ((size - minLocal) % (usable - 4));
+    const local = k <= maxLocal ? k : minLocal;
+    if (start + local + 4 > usable) throw malformed(`page ${pgno}: cell runs past the page`);
+    if (scratch.length < size) scratch = Buffer.allocUnsafe(Math.max(size, scratch.length * 2));
+    p.copy(scratch, 0, start, start + local);
+    let done = local;
+    let next = p.readUInt32BE(start + local);
+    while (done < size) {
+      if (next === 0) throw malformed(`page ${pgno}: overflow chain ends early`);
+      claim(next);
+      const o = pager.page(next);
+      const n = Math.min(usable - 4, size - done);
+      o.copy(scratch, done, 4, 4 + n);
+      done += n;
+      next = o.readUInt32BE(0);
+    }
+    if (next !== 0) throw malformed(`page ${pgno}: overflow chain longer than its payload`);
+    visit(rowid, scratch.subarray(0, size));
+  };
+
+  const walk = (pgno: number, depth: number) => {
+    if (depth > MAX_DEPTH) throw malformed("b-tree deeper than 20 levels");
+    claim(pgno);
+    const p = pager.page(pgno);
+    const h = pgno === 1 ? 100 : 0;
+    const type = p[h];
+    if (type !== LEAF_TABLE && type !== INTERIOR_TABLE)
+      throw malformed(`page ${pgno} has type ${type}, expected a table b-tree page`);
+    const cells = p.readUInt16BE(h + 3);
+    const pointers = h + (type === LEAF_TABLE ? 8 : 12);
+    if (pointers + 2 * cells > usable) throw malformed(`page ${pgno} claims ${cells} cells`);
+    for (let i = 0; i < cells; i++) {
+      const cell = p.readUInt16BE(pointers + 2 * i);
+      if (cell < pointers + 2 * cells || cell >= usable)
+        throw malformed(`page ${pgno}: cell pointer ${cell}`);
+      if (type === LEAF_TABLE) leafCell(p, cell, pgno);
+      else {
+        if (cell + 4 > usable) throw malformed(`page ${pgno}: cell pointer ${cell}`);
+        walk(p.readUInt32BE(cell), depth + 1);
+      }
+    }
+    if (type === INTERIOR_TABLE) walk(p.readUInt32BE(h + 8), depth + 1);
+  };
+  walk(root, 0);
+}
+
+/** Where rpm's table is and how its rows are laid out. */
+interface TableShape {
+  root: number;
+  /** Column positions; hnum null when it is the rowid (INTEGER PRIMARY KEY). */
+  hnum: number | null;
+  blob: number;
+}
+
+/** Unquotes an SQL identifier ("x", 'x', `x`, [x]). */
+function unquote(s: string): string {
+  const q = s[0];
+  if (q === '"' || q === "'" || q === "`") return s.slice(1, -1).replaceAll(q + q, q);
+  if (q === "[") return s.slice(1, -1);
+  return s;
+}
+
+/** Column definitions of a CREATE TABLE statement: name, declared type and constraints, in order. */
+function columnDefinitions(sql: string): string[][] | null {
+  const open = sql.indexOf("(");
+  if (open < 0) return null;
+  const tokens = sql
+    .slice(open + 1)
+    .match(/"(?:[^"]|"")*"|'(?:[^']|'')*'|`[^`]*`|\[[^\]]*\]|[A-Za-z0-9_$]+|\S/g);
+  if (!tokens) return null;
+  const defs: string[][] = [[]];
+  let depth = 0;
+  for (const t of tokens) {
+    if (t === "(") depth++;
+    else if (t === ")") {
+      if (depth === 0) return defs;
+      depth--;
+    } else if (t === "," && depth === 0) {
+      defs.push([]);
+      continue;
+    }
+    defs[defs.length - 1]!.push(t);
+  }
+  return null;
+}
+
+const TABLE_CONSTRAINTS = new Set(["CONSTRAINT", "PRIMARY", "UNIQUE", "CHECK", "FOREIGN"]);
+
+function tableShape(sql: string, root: number, what: string): TableShape {
+  const bad = (why: string) => new RpmFormatError(`${what}: table Packages ${why}`);
+  const defs = columnDefinitions(sql);
+  if (!defs || /\)\s*WITHOUT\s+ROWID\s*;?\s*$/i.test(sql)) throw bad(`has an unsupported definition: ${sql}`);
+  const columns = defs.filter((d) => d.length > 0 && !TABLE_CONSTRAINTS.has(d[0]!.toUpperCase()));
+  const names = columns.map((d) => unquote(d[0]!).toLowerCase());
+  const hnum = names.indexOf("hnum");
+  const blob = names.indexOf("blob");
+  if (hnum < 0 || blob < 0) throw bad(`has no hnum or blob column: ${sql}`);
+  // hnum is the rowid when declared INTEGER PRIMARY KEY (not DESC), as a column or a table constraint.
+  const words = columns[hnum]!.map((w) => w.toUpperCase()).join(" ");
+  const tablePk = defs.some((d) =>
+    /^(CONSTRAINT \S+ )?PRIMARY KEY \( (?:"HNUM"|'HNUM'|`HNUM`|\[HNUM\]|HNUM) (ASC )?\)/.test(
+      d.join(" ").toUpperCase(),
+    ),
+  );
+  const aliased =
+    /^\S+ INTEGER\b/.test(words) &&
+    ((/\bPRIMARY KEY\b/.test(words) && !/\bPRIMARY KEY DESC\b/.test(words)) || tablePk);
+  return { root, hnum: aliased ? null : hnum, blob };
+}
+
+function findPackagesTable(pager: Pager, used: Uint8Array, what: string): TableShape {
+  const malformed = (why: string) => new RpmFormatError(`${what}: malformed database (${why})`);
+  let found: TableShape | null = null;
+  walkTable(pager, 1, used, malformed, (_rowid, payload) => {
+    if (found) return;
+    const [type, name, , rootpage, sql] = decodeRecord(payload, 5, pager.encoding, malformed);
+    if (type !== "table" || typeof name !== "string" || name.toLowerCase() !== "packages") return;
+    if (typeof rootpage !== "number" || typeof sql !== "string") throw malformed("schema row of Packages");
+    found = tableShape(sql, rootpage, what);
+  });
+  if (!found) throw new RpmFormatError(`${what}: no such table: Packages`);
+  return found;
+}
+
+/**
+ * Calls `visit(hnum, blob)` for every row of `Packages`, by ascending hnum. `blob` is only valid during
+ * the call (its memory is reused for the next row): copy it to keep it.
+ */
+export function forEachSqlitePackage(
+  file: Buffer,
+  wal: Buffer | null,
+  visit: (hnum: number, blob: Buffer) => void,
+  what = "rpmdb.sqlite",
+): void {
+  const pager = openPager(file, wal, what);
+  const malformed = (why: string) => new RpmFormatError(`${what}: malformed database (${why})`);
+  const schemaPages = new Uint8Array(pager.pages + 1);
+  const table = findPackagesTable(pager, schemaPages, what);
+  const rows: { hnum: number; blob: Buffer }[] | null = table.hnum === null ? null : [];
+  walkTable(pager, table.root, new Uint8Array(pager.pages + 1), malformed, (rowid, payload) => {
+    const values = decodeRecord(
+      payload,
+      Math.max(table.blob, table.hnum ?? 0) + 1,
+      pager.encoding,
+      malformed,
+    );
+    const hnum = table.hnum === null ? rowid : values[table.hnum];
+    const blob = values[table.blob];
+    if (typeof hnum !== "number" || !Number.isSafeInteger(hnum))
+      throw new RpmFormatError(`${what}: Packages row ${rowid} has no integer hnum`);
+    if (!Buffer.isBuffer(blob)) throw new RpmFormatError(`${what}: Packages row ${hnum} has no header blob`);
+    if (rows) rows.push({ hnum, blob: Buffer.from(blob) });
+    else visit(hnum, blob);
+  });
+  // hnum as an ordinary column: ORDER BY sorts (stably, as SQLite's sorter keeps equal keys in scan order).
+  if (rows) for (const r of rows.sort((a, b) => a.hnum - b.hnum)) visit(r.hnum, r.blob);
+}
+
+/** Every row of `Packages`, by ascending hnum (blobs copied). */
+export function readSqlitePackages(
+  file: Buffer,
+  what = "rpmdb.sqlite",
+  wal: Buffer | null = null,
+): SqliteRecord[] {
+  const out: SqliteRecord[] = [];
+  forEachSqlitePackage(file, wal, (hnum, blob) => out.push({ hnum, blob: Buffer.from(blob) }), what);
+  return out;
 }
