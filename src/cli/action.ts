@@ -2,6 +2,7 @@
 import { CommanderError } from "commander";
 import { EXIT_FAILURE, EXIT_USAGE, InterruptedError, isCloudImagesError } from "../errors.js";
 import { interruption, unwindsOnInterrupt } from "./interrupts.js";
+import { safeLine } from "./output.js";
 
 export function reportError(e: unknown): number {
   const interrupted = interruption();
@@ -27,8 +28,9 @@ export function reportError(e: unknown): number {
   return EXIT_FAILURE;
 }
 
+/** Messages may quote text from an image: one line, control characters escaped. */
 function oneLine(s: string): string {
-  return s.replace(/\s*\n\s*/g, " ");
+  return safeLine(s.replace(/\s*\n\s*/g, " "));
 }
 
 /**

@@ -1,11 +1,21 @@
-/** Printing helpers shared by the commands: JSON for machines, aligned text for people. */
+/**
+ * Printing helpers shared by the commands: JSON for machines, aligned text for people. Text lines may
+ * carry text from an image (names, os-release values, messages quoting them), so control characters
+ * in them are escaped: an image cannot clear the screen, move the cursor or recolour the terminal.
+ */
+import { escapeTerminal } from "../text.js";
+
+/** A line of text made safe for the terminal (backslashes kept: see escapeTerminal). */
+export function safeLine(line: string): string {
+  return escapeTerminal(line, { backslash: false });
+}
 
 export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }
 
 export function printLines(lines: readonly string[]): void {
-  if (lines.length > 0) process.stdout.write(`${lines.join("\n")}\n`);
+  if (lines.length > 0) process.stdout.write(`${lines.map(safeLine).join("\n")}\n`);
 }
 
 /** Left-aligned columns; the last column is not padded. */
@@ -35,5 +45,5 @@ export function formatBytes(n: number): string {
 }
 
 export function warn(message: string): void {
-  process.stderr.write(`cloud-images: warning: ${message}\n`);
+  process.stderr.write(`cloud-images: warning: ${safeLine(message)}\n`);
 }

@@ -1,2 +1,2 @@
 export { action } from "./action.js";
-export { formatBytes, printJson, printLines, table, warn } from "./output.js";
+export { formatBytes, printJson, printLines, safeLine, table, warn } from "./output.js";

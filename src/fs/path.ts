@@ -3,12 +3,26 @@
  * against the link's directory, absolute ones against the image root (never the host's), with the
  * kernel's limit of 40 links per lookup.
  */
-import { ImageFormatError, PathNotFoundError } from "../errors.js";
+import { CloudImagesError, ImageFormatError, PathNotFoundError } from "../errors.js";
+import { unescapeTerminal } from "../text.js";
+import { nameBytes } from "./names.js";
 import type { DirEntry, Filesystem, InodeStat, Xattr } from "./types.js";
 import { xattrValue } from "./xattr.js";
 
 export const MAX_SYMLINKS = 40;
 const MAX_PATH = 4096;
+
+/** A directory entry with its inode's stat. */
+export interface ListedEntry extends DirEntry {
+  readonly stat: InodeStat;
+}
+
+/** A directory entry with its stat, or why its inode could not be read. */
+export type CheckedEntry = DirEntry &
+  (
+    | { readonly stat: InodeStat; readonly error?: undefined }
+    | { readonly stat?: undefined; readonly error: string }
+  );
 
 export interface ResolvedPath {
   readonly ino: number;
@@ -81,14 +95,34 @@ export class PathResolver {
   }
 
   /** Entries of the directory at `path` (following symlinks), sorted by name bytes. */
-  async list(path: string): Promise<{ name: string; ino: number; stat: InodeStat }[]> {
+  async list(path: string): Promise<ListedEntry[]> {
+    const out: ListedEntry[] = [];
+    for (const e of await this.sortedEntries(path)) out.push({ ...e, stat: await this.fs.stat(e.ino) });
+    return out;
+  }
+
+  /**
+   * Like list, but an entry whose inode cannot be read (corrupt) carries the reason in `error`
+   * instead of a `stat`, so one bad child does not hide its siblings.
+   */
+  async listChecked(path: string): Promise<CheckedEntry[]> {
+    const out: CheckedEntry[] = [];
+    for (const e of await this.sortedEntries(path)) {
+      try {
+        out.push({ ...e, stat: await this.fs.stat(e.ino) });
+      } catch (err) {
+        if (!(err instanceof CloudImagesError)) throw err;
+        out.push({ ...e, error: err.message });
+      }
+    }
+    return out;
+  }
+
+  private async sortedEntries(path: string): Promise<DirEntry[]> {
     const dir = await this.resolve(path);
     if (dir.stat.type !== "dir") throw new PathNotFoundError(`not a directory: ${dir.path}`);
     const entries = await this.fs.readDir(dir.ino);
-    const sorted = [...entries].sort((a, b) => Buffer.compare(Buffer.from(a.name), Buffer.from(b.name)));
-    const out = [];
-    for (const e of sorted) out.push({ name: e.name, ino: e.ino, stat: await this.fs.stat(e.ino) });
-    return out;
+    return [...entries].sort((a, b) => Buffer.compare(nameBytes(a), nameBytes(b)));
   }
 
   /** The whole content of a regular file, refusing files larger than `maxBytes`. */
@@ -124,6 +158,11 @@ export class PathResolver {
     }
   }
 
+  /**
+   * The inode of `name` in a directory. A name is matched by its bytes: first as the escaped form
+   * escapeTerminal prints (`\xNN` for a byte, `\\` for a backslash), then as typed, then (on
+   * case-insensitive filesystems) without regard to case.
+   */
   private async lookupName(dirIno: number, name: string): Promise<number | undefined> {
     let names = this.dirCache.get(dirIno);
     if (!names) {
@@ -133,11 +172,21 @@ export class PathResolver {
       }
       this.dirCache.set(dirIno, names);
     }
-    return names.get(name) ?? (this.fs.caseInsensitive ? names.get(folded(name)) : undefined);
+    const typed = Buffer.from(name, "utf8").toString("latin1");
+    const escaped = name.includes("\\") ? unescapeTerminal(name).toString("latin1") : typed;
+    return (
+      names.get(escaped) ??
+      names.get(typed) ??
+      (this.fs.caseInsensitive ? names.get(folded(name)) : undefined)
+    );
   }
 }
 
-/** The key of a name in a case-insensitive lookup (NUL cannot occur in a name, so keys never collide). */
+/**
+ * Index keys: a name's bytes as a latin1 string (one character per byte, so names that differ only
+ * in invalid UTF-8 stay apart), and for case-insensitive lookups the lower-cased name behind a NUL,
+ * which no name contains.
+ */
 function folded(name: string): string {
   return `\0${name.toLowerCase()}`;
 }
@@ -145,7 +194,7 @@ function folded(name: string): string {
 function indexEntries(entries: readonly DirEntry[], fold: boolean): Map<string, number> {
   const m = new Map<string, number>();
   for (const e of entries) {
-    m.set(e.name, e.ino);
+    m.set(nameBytes(e).toString("latin1"), e.ino);
     if (fold && !m.has(folded(e.name))) m.set(folded(e.name), e.ino);
   }
   return m;

@@ -19,9 +19,11 @@ export interface InodeStat {
 }
 
 export interface DirEntry {
-  /** The name as stored, decoded as UTF-8. */
+  /** The name as stored, decoded as UTF-8 (invalid sequences become U+FFFD: see rawName). */
   readonly name: string;
   readonly ino: number;
+  /** The stored bytes, only when they are not valid UTF-8 (so `name` alone cannot tell them apart). */
+  readonly rawName?: Buffer;
 }
 
 /** One extended attribute as Linux's listxattr/getxattr show it. */

@@ -12,6 +12,7 @@ export {
   type VerifyExpectations,
 } from "./checks.js";
 export { type ImageFacts, inspectImage, type PartitionSummary } from "./facts.js";
+export { type ListingEntry, listPath } from "./listing.js";
 export { observeMountedTree, observeWithNbd, requireNbdEnvironment } from "./nbd.js";
 export { parseOsRelease } from "./os-release.js";
 export {

@@ -4,7 +4,7 @@ export function parseOsRelease(text: string): Record<string, string> {
   for (const raw of text.split("\n")) {
     const line = raw.trim();
     if (line === "" || line.startsWith("#")) continue;
-    const m = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(line);
+    const m = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/s.exec(line);
     if (!m) continue;
     fields[m[1]!] = unquote(m[2]!);
   }

@@ -47,6 +47,11 @@ export interface OpenedRoot {
    * whole disk when there is no partition table (`whole-disk`).
    */
   readonly rootFoundBy: "marker" | "option" | "fallback" | "whole-disk";
+  /**
+   * The filesystem of partition `partition` (any kind openFilesystem reads: XFS, ext2/3/4, FAT),
+   * opened on first use and kept; for an image without a partition table, `null` names the root.
+   */
+  filesystem(partition: number | null): Promise<Filesystem>;
   close(): Promise<void>;
 }
 
@@ -92,6 +97,10 @@ async function findRoot(image: DiskImage, options: OpenRootOptions): Promise<Ope
       fs,
       paths: new PathResolver(fs),
       rootFoundBy: "whole-disk",
+      filesystem: async (n) => {
+        if (n !== null) throw new UsageError(`${image.path} has no partition table, so no partition ${n}`);
+        return fs;
+      },
       close,
     };
   }
@@ -108,9 +117,14 @@ async function findRoot(image: DiskImage, options: OpenRootOptions): Promise<Ope
   const readable = (f: PartitionFacts) => ["xfs", "ext4", "ext3", "ext2"].includes(f.filesystem);
   const opened = new Map<number, Filesystem>();
   const open = async (n: number) => {
+    const source = sources.get(n);
+    if (!source) {
+      const numbers = partitions.map((f) => f.partition.number).join(", ");
+      throw new UsageError(`partition ${n} does not exist in ${image.path} (partitions: ${numbers})`);
+    }
     let fs = opened.get(n);
     if (!fs) {
-      fs = await openFilesystem(sources.get(n)!);
+      fs = await openFilesystem(source);
       opened.set(n, fs);
     }
     return fs;
@@ -190,6 +204,10 @@ async function findRoot(image: DiskImage, options: OpenRootOptions): Promise<Ope
     paths: new PathResolver(fs),
     ...(rootMismatch ? { rootMismatch } : {}),
     rootFoundBy,
+    filesystem: async (n) => {
+      if (n === null) throw new UsageError(`${image.path} has a partition table: name a partition`);
+      return open(n);
+    },
     close,
   };
 }

@@ -93,7 +93,7 @@ describe("inspect", () => {
     expect(r.code).toBe(0);
     const lines = r.stdout.split("\n");
     expect(lines).toContain("root:          partition 3 (xfs)");
-    expect(lines.find((l) => /^\s+\*\s+3\s/.test(l))).toMatch(/xfs\s+root\s+root$/);
+    expect(lines.find((l) => /^\s+\*\s+3\s/.test(l))).toMatch(/xfs\s+yes\s+root\s+root$/);
     expect(lines.find((l) => l.startsWith("format:"))).toMatch(/^format:\s+qcow2 \(file size /);
     expect(lines).toContain("os-release:");
     expect(

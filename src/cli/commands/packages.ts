@@ -6,10 +6,11 @@ import { loadPackageList } from "../../inspect/package-source.js";
 import { openImageRoot } from "../../inspect/root.js";
 import { readImagePackages } from "../../inspect/rpmdb.js";
 import { parsePartitionOption } from "../image-arg.js";
-import { action, printJson } from "../util.js";
+import { action, printJson, safeLine } from "../util.js";
 
+/** Package names and versions come from the image: each line made safe for the terminal. */
 function write(text: string): void {
-  process.stdout.write(text);
+  process.stdout.write(text.split("\n").map(safeLine).join("\n"));
 }
 
 export function register(program: Command): void {

@@ -6,6 +6,7 @@
 import type { ByteSource } from "../../disk/source.js";
 import { MAX_READ } from "../../disk/source.js";
 import { ImageFormatError, UsageError } from "../../errors.js";
+import { entryFor } from "../names.js";
 import type { CleanState, DirEntry, Filesystem, InodeStat, Xattr } from "../types.js";
 import { XATTR_SIZE_MAX } from "../xattr.js";
 import { type BlockRun, checkBlocks, type MapContext } from "./blockmap.js";
@@ -137,7 +138,7 @@ export class Ext4Filesystem implements Filesystem {
         }
       });
     }
-    if (!encrypted) return raw.map((e) => ({ name: e.name.toString("utf8"), ino: e.ino }));
+    if (!encrypted) return raw.map((e) => entryFor(e.name, e.ino));
 
     const version = dir.flags & INODE_FLAG.index ? await this.dxHashVersion(dir) : this.sb.defHashVersion;
     return raw.map((e) => ({

@@ -5,6 +5,7 @@
  * listing reads exactly those data blocks and skips holes.
  */
 import { ImageFormatError } from "../../errors.js";
+import { entryFor } from "../names.js";
 import type { DirEntry } from "../types.js";
 import { checkV5Header, type XfsContext } from "./context.js";
 import { type Extent, extentsInRange } from "./extents.js";
@@ -20,18 +21,15 @@ const MAGIC = {
   data3: 0x58444433, // "XDD3"
 } as const;
 
-const utf8 = new TextDecoder("utf-8");
-
 function bad(ino: number, what: string): never {
   throw new ImageFormatError(`xfs: directory inode ${ino}: ${what}`);
 }
 
-/** Names are any bytes except NUL and '/'; "." and ".." are not reported. */
-function checkName(ino: number, name: Buffer): string | undefined {
+/** Names are any bytes except NUL and '/'; false for "." and "..", which are not reported. */
+function checkName(ino: number, name: Buffer): boolean {
   if (name.includes(0) || name.includes(0x2f)) bad(ino, "entry name contains NUL or '/'");
-  if (name.length === 1 && name[0] === 0x2e) return undefined;
-  if (name.length === 2 && name[0] === 0x2e && name[1] === 0x2e) return undefined;
-  return utf8.decode(name);
+  if (name.length === 1 && name[0] === 0x2e) return false;
+  return !(name.length === 2 && name[0] === 0x2e && name[1] === 0x2e);
 }
 
 function checkIno(ctx: XfsContext, dirIno: number, ino: number): number {
@@ -64,8 +62,8 @@ function shortFormEntries(ctx: XfsContext, inode: XfsInode): DirEntry[] {
     if (inoAt + inoSize > size) bad(ino, "short-form entry runs past the end");
     const child = inoSize === 8 ? data.readBigUInt64BE(inoAt) : BigInt(data.readUInt32BE(inoAt));
     if (child > BigInt(Number.MAX_SAFE_INTEGER)) bad(ino, `entry points to invalid inode number ${child}`);
-    const name = checkName(ino, data.subarray(nameAt, nameAt + namelen));
-    if (name !== undefined) out.push({ name, ino: checkIno(ctx, ino, Number(child)) });
+    const name = data.subarray(nameAt, nameAt + namelen);
+    if (checkName(ino, name)) out.push(entryFor(name, checkIno(ctx, ino, Number(child))));
     pos = inoAt + inoSize;
   }
   return out;
@@ -115,8 +113,8 @@ function dataBlockEntries(
     if (buf.readUInt16BE(pos + size - 2) !== pos) bad(dirIno, `entry at ${pos} has a wrong offset tag`);
     const child = buf.readBigUInt64BE(pos);
     if (child > BigInt(Number.MAX_SAFE_INTEGER)) bad(dirIno, `entry points to invalid inode number ${child}`);
-    const name = checkName(dirIno, buf.subarray(pos + 9, pos + 9 + namelen));
-    if (name !== undefined) out.push({ name, ino: checkIno(ctx, dirIno, Number(child)) });
+    const name = buf.subarray(pos + 9, pos + 9 + namelen);
+    if (checkName(dirIno, name)) out.push(entryFor(name, checkIno(ctx, dirIno, Number(child))));
     pos += size;
   }
 }

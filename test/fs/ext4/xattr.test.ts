@@ -6,12 +6,14 @@
  */
 import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BufferSource, FileSource } from "../../../src/disk/source.js";
 import { ImageFormatError } from "../../../src/errors.js";
 import { type Ext4Filesystem, openExt4 } from "../../../src/fs/ext4/index.js";
 import { PathResolver } from "../../../src/fs/path.js";
 import { getXattr } from "../../../src/fs/xattr.js";
+import { runCli } from "../../helpers/cli.js";
 import { withLoopMount } from "../loop-images.js";
 import {
   applyXattrs,
@@ -39,9 +41,12 @@ const cases: { name: string; mkfs: string[]; files: () => XattrFile[]; csum: boo
   { name: "ext2-128", mkfs: ["mkfs.ext2", "-b", "4096", "-I", "128"], files: ext4Files, csum: false },
 ];
 
+/** This file's source: a change to the builder rebuilds the cached images. */
+const SOURCE = readFileSync(fileURLToPath(import.meta.url), "utf8");
+
 function buildImage(c: (typeof cases)[number]): XattrImage {
   const files = c.files();
-  return cachedXattrImage(c.name, { mkfs: c.mkfs, files }, (img) => {
+  return cachedXattrImage(c.name, { mkfs: c.mkfs, files, SOURCE }, (img) => {
     const tmp = tempDir("ext4-xattr-");
     try {
       const src = join(tmp.dir, "src");
@@ -129,6 +134,31 @@ for (const c of cases) {
       const target = await ino(path);
       await expect(broken.listXattrs(target)).rejects.toThrow(ImageFormatError);
       await expect(broken.listXattrs(target)).rejects.toThrow(c.csum ? /checksum mismatch/ : /bad magic/);
+    });
+
+    it.runIf(c.name === "ext4-4k")("ls -Z and --xattrs show them as ls -Z and getfattr do", async (ctx) => {
+      if (!image) return ctx.skip();
+      const z = await runCli(["ls", "-Z", `${image.path}:/etc`]);
+      expect(z.code).toBe(0);
+      expect(z.stdout).toMatch(/ system_u:object_r:shadow_t:s0 .* shadow\n/);
+      expect(z.stdout).toMatch(/ system_u:object_r:etc_t:s0 .* sshd_config\n/);
+      const none = await runCli(["ls", "-Z", `${image.path}:/none`]);
+      expect(none.stdout).toMatch(/ \? .* \/none\n/);
+      const x = await runCli(["ls", "--xattrs", `${image.path}:/small`]);
+      const shown = x.stdout.split("\n").filter((l) => l.startsWith("    "));
+      // Every attribute the kernel lists, text quoted and binary in hex as getfattr prints them.
+      expect(shown.map((l) => l.trim().split("=")[0]).sort()).toEqual(
+        Object.keys(image.kernel["/small"]!).sort(),
+      );
+      expect(shown).toContain('    user.a="1"');
+      expect(shown).toContain("    security.c=0x00ff0a1b");
+      expect(shown).toContain('    user.ünïcødé="名前"');
+      expect(shown).toContain("    user.empty=0x");
+      const json = JSON.parse((await runCli(["ls", "--xattrs", "--json", `${image.path}:/small`])).stdout);
+      const values = Object.fromEntries(
+        json[0].xattrs.map((a: { name: string; value: string }) => [a.name, `0x${a.value}`]),
+      );
+      expect(values).toEqual(image.kernel["/small"]);
     });
 
     it.runIf(c.csum)("refuses an in-inode attribute whose inode checksum does not match", async (ctx) => {

@@ -4,7 +4,8 @@
  * xfsprogs' own attribute code (`xfs_db -x attr_set`, which stores values of 'v' bytes) sets them.
  */
 import { execFileSync, spawnSync } from "node:child_process";
-import { copyFileSync } from "node:fs";
+import { copyFileSync, readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { withLoopMount } from "../loop-images.js";
 import {
   applyXattrs,
@@ -18,6 +19,8 @@ import {
 import { dir, makeXfsImage, SMALL_FS_ENV, type TreeNode, xfsDbListings } from "./mkfs.js";
 
 const MiB = 1024 * 1024;
+/** This file's source: a change to a builder rebuilds the cached images. */
+const SOURCE = readFileSync(fileURLToPath(import.meta.url), "utf8");
 
 export const V5_IMAGES = {
   "v5-4k": { options: [] as string[], blockSize: 4096 },
@@ -28,7 +31,7 @@ export const V5_IMAGES = {
 export function v5XattrImage(name: keyof typeof V5_IMAGES): XattrImage {
   const { options, blockSize } = V5_IMAGES[name];
   const files = xfsFiles(blockSize);
-  return cachedXattrImage(`xfs-${name}`, { options, files }, (img) => {
+  return cachedXattrImage(`xfs-${name}`, { options, files, SOURCE }, (img) => {
     execFileSync("truncate", ["-s", String(48 * MiB), img]);
     execFileSync("mkfs.xfs", ["-q", "-f", ...options, img], { env: SMALL_FS_ENV, stdio: "pipe" });
     return withLoopMount(img, "noatime", (mnt) => {
@@ -59,7 +62,7 @@ const NAMESPACE_FLAG: Record<string, string> = { "user.": "-u", "trusted.": "-r"
 /** A v4 (crc=0) image with 1 KiB blocks; `kernel` is the attribute set as xfs_db stored it. */
 export function v4XattrImage(): XattrImage {
   const files = v4Files();
-  return cachedXattrImage("xfs-v4-1k", { files }, (img) => {
+  return cachedXattrImage("xfs-v4-1k", { files, SOURCE }, (img) => {
     const tree = new Map<string, TreeNode>();
     for (const f of files) {
       const [top, ...rest] = f.path.split("/");
