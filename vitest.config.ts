@@ -1,3 +1,5 @@
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { defineConfig } from "vitest/config";
 
 export default defineConfig({
@@ -7,5 +9,7 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 600_000,
     pool: "forks",
+    // Locks, early manifests and build logs of the runs under test stay out of the user's state directory.
+    env: { CLOUD_IMAGES_STATE_DIR: join(tmpdir(), "cloud-images-test-state") },
   },
 });

@@ -68,7 +68,8 @@ export function isTransient(error: unknown): boolean {
     };
     if (err.name === "AbortError") return false;
     const status = err.$metadata?.httpStatusCode ?? err.status;
-    if (status !== undefined && (status === 429 || status >= 500)) return true;
+    // 501 Not Implemented is an answer, not a hiccup.
+    if (status !== undefined && (status === 429 || (status >= 500 && status !== 501))) return true;
     if (err.code && TRANSIENT_CODES.has(err.code)) return true;
     if (err.name && TRANSIENT_NAMES.has(err.name)) return true;
     if (err.message && TRANSIENT_MESSAGES.test(err.message)) return true;

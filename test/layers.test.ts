@@ -40,7 +40,7 @@ const MAY_IMPORT: Readonly<Record<string, readonly string[]>> = {
   fs: ["disk", "base"],
   process: ["base"],
   inspect: ["disk", "fs", "rpm", "catalog", "resolve", "process", "base"],
-  publish: ["base"],
+  publish: ["process", "base"],
   manifest: ["publish", "base"],
   ci: ["base"],
   notify: ["manifest", "inspect", "ci", "base"],

@@ -18,6 +18,7 @@ import {
 import { basename, dirname, join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { PublishError, UsageError } from "../errors.js";
+import { sha256File } from "../files.js";
 import { CHUNK } from "./local-file.js";
 import type { ObjectStore, PutRequest, PutResult, StoredObject, Tags } from "./types.js";
 
@@ -74,49 +75,96 @@ export class FileStore implements ObjectStore {
     return { size, sha256: meta.sha256, sha256From: "metadata" };
   }
 
+  /** Object names ending like a sidecar would collide with another object's metadata or tags. */
+  validateKey(key: string): void {
+    for (const suffix of [META_SUFFIX, TAGS_SUFFIX]) {
+      if (key.endsWith(suffix)) {
+        throw new UsageError(
+          `cannot publish ${key} to a file:// store: names ending in ${suffix} are reserved for its sidecar files`,
+        );
+      }
+    }
+  }
+
+  /**
+   * The object and its metadata are both written to temp files first, then renamed into place; when the
+   * metadata cannot take its place, the object is removed again: nothing half-published stays at the key.
+   */
   async put(request: PutRequest): Promise<PutResult> {
     const { key, file } = request;
     const final = this.pathOf(key);
     const dir = dirname(final);
     await makeDirs(dir);
     await removeStalePartials(dir, basename(final));
+    const object = await writeTemp(final, async (out, temp) => this.fill(request, out, temp));
+    const sha256 = object.result;
+    let meta: Awaited<ReturnType<typeof writeTemp>>;
+    try {
+      meta = await writeTemp(`${final}${META_SUFFIX}`, (out) =>
+        writeFully(out, jsonBytes({ size: file.size, sha256 } satisfies Meta)),
+      );
+    } catch (e) {
+      await unlink(object.temp).catch(() => {});
+      throw e;
+    }
+    try {
+      await rename(object.temp, final);
+    } catch (e) {
+      await Promise.all([unlink(object.temp), unlink(meta.temp)].map((p) => p.catch(() => {})));
+      throw e;
+    }
+    try {
+      await rename(meta.temp, `${final}${META_SUFFIX}`);
+    } catch (e) {
+      await unlink(final).catch(() => {});
+      await unlink(meta.temp).catch(() => {});
+      throw new PublishError(
+        `${key}: its metadata could not be stored (${(e as NodeJS.ErrnoException).code}), so the object was removed again`,
+        { cause: e },
+      );
+    }
+    await syncDir(dir);
+    return { sha256, sha256Recorded: true };
+  }
+
+  /** Copies the file into `temp` (open as `out`); returns its SHA-256. */
+  private async fill(request: PutRequest, out: FileHandle, temp: string): Promise<string> {
+    const { file } = request;
     if (request.trusted && request.expectedSha256) {
       // The kernel copies (copy_file_range); the size and mtime checks stand in for a second hash.
-      const sha256 = request.expectedSha256;
-      await writeAtomically(final, async (_out, temp) => {
-        await copyFile(file.path, temp);
-        await file.assertUnchanged();
-        request.onBytes?.(file.size);
-      });
-      await writeAtomically(`${final}${META_SUFFIX}`, (out) =>
-        writeFully(out, jsonBytes({ size: file.size, sha256 })),
-      );
-      return { sha256, sha256Recorded: true };
+      await copyFile(file.path, temp);
+      await file.assertUnchanged();
+      request.onBytes?.(file.size);
+      return request.expectedSha256;
     }
     const hash = createHash("sha256");
-    const sha256 = await writeAtomically(final, async (out) => {
-      const buf = Buffer.allocUnsafe(Math.min(CHUNK, Math.max(1, file.size)));
-      for (let offset = 0; offset < file.size; offset += buf.length) {
-        if (request.signal?.aborted) throw request.signal.reason;
-        const n = Math.min(buf.length, file.size - offset);
-        await file.readAt(buf, offset, n);
-        const chunk = buf.subarray(0, n);
-        hash.update(chunk);
-        await writeFully(out, chunk);
-        request.onBytes?.(n);
-      }
-      await file.assertUnchanged();
-      const digest = hash.digest("hex");
-      if (request.expectedSha256 && digest !== request.expectedSha256) {
-        throw new PublishError(
-          `${file.name} does not match its .sha256sum (file ${digest.slice(0, 12)}…, checksum file ${request.expectedSha256.slice(0, 12)}…): it changed after the checksum was made`,
-        );
-      }
-      return digest;
-    });
-    const meta: Meta = { size: file.size, sha256 };
-    await writeAtomically(`${final}${META_SUFFIX}`, (out) => writeFully(out, jsonBytes(meta)));
-    return { sha256, sha256Recorded: true };
+    const buf = Buffer.allocUnsafe(Math.min(CHUNK, Math.max(1, file.size)));
+    for (let offset = 0; offset < file.size; offset += buf.length) {
+      if (request.signal?.aborted) throw request.signal.reason;
+      const n = Math.min(buf.length, file.size - offset);
+      await file.readAt(buf, offset, n);
+      const chunk = buf.subarray(0, n);
+      hash.update(chunk);
+      await writeFully(out, chunk);
+      request.onBytes?.(n);
+    }
+    await file.assertUnchanged();
+    const digest = hash.digest("hex");
+    if (request.expectedSha256 && digest !== request.expectedSha256) {
+      throw new PublishError(
+        `${file.name} does not match its .sha256sum (file ${digest.slice(0, 12)}…, checksum file ${request.expectedSha256.slice(0, 12)}…): it changed after the checksum was made`,
+      );
+    }
+    return digest;
+  }
+
+  /** Re-reads the stored object: is it still the bytes its metadata records? */
+  async verify(key: string, sha256: string, onBytes?: (n: number) => void): Promise<boolean> {
+    try {
+      return (await sha256File(this.pathOf(key), onBytes)) === sha256;
+    } catch {
+      return false;
+    }
   }
 
   async getTags(key: string): Promise<Record<string, string>> {
@@ -210,11 +258,11 @@ async function writeFully(out: FileHandle, data: Buffer): Promise<void> {
   }
 }
 
-/** Temp file beside `final` → fill → fsync → rename → fsync the directory. Removes the temp file on failure. */
-async function writeAtomically<T>(
+/** Temp file beside `final` → fill → fsync; the caller renames it. Removes the temp file on failure. */
+async function writeTemp<T>(
   final: string,
   fill: (out: FileHandle, temp: string) => Promise<T>,
-): Promise<T> {
+): Promise<{ temp: string; result: T }> {
   const dir = dirname(final);
   const temp = join(dir, `.${basename(final)}.${process.pid}.${randomBytes(6).toString("hex")}.partial`);
   const out = await open(temp, "wx", 0o644);
@@ -228,13 +276,22 @@ async function writeAtomically<T>(
     throw e;
   }
   await out.close();
+  return { temp, result };
+}
+
+/** writeTemp, then the rename into place and an fsync of the directory. */
+async function writeAtomically<T>(
+  final: string,
+  fill: (out: FileHandle, temp: string) => Promise<T>,
+): Promise<T> {
+  const { temp, result } = await writeTemp(final, fill);
   try {
     await rename(temp, final);
   } catch (e) {
     await unlink(temp).catch(() => {});
     throw e;
   }
-  await syncDir(dir);
+  await syncDir(dirname(final));
   return result;
 }
 

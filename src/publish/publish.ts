@@ -6,6 +6,8 @@
  */
 import { basename } from "node:path";
 import { PublishError, UsageError } from "../errors.js";
+import { acquireLock, type Lock } from "../process/lock.js";
+import { lockDir } from "../state.js";
 import { LocalFile } from "./local-file.js";
 import { readSidecarSha256 } from "./sha256sum.js";
 import type {
@@ -52,6 +54,13 @@ export interface PublishOptions {
   readonly signal?: AbortSignal | undefined;
   /** Rounds of PutObjectTagging + GetObjectTagging before giving up on an object's tags (default 3). */
   readonly tagAttempts?: number | undefined;
+  /**
+   * Where the per-key locks live (default: the state directory's locks): two publishes of one key on
+   * this machine never overlap, the second is refused naming the first.
+   */
+  readonly lockDir?: string | undefined;
+  /** Things worth a warning that do not fail the publish (a corrupted stored object uploaded again). */
+  readonly onNotice?: ((line: string) => void) | undefined;
 }
 
 interface Planned {
@@ -96,6 +105,30 @@ export async function publishFiles(
   options: PublishOptions,
 ): Promise<PublishResult> {
   const { planned, tags } = plan(files, options);
+  for (const item of planned) store.validateKey?.(item.key);
+  const locks: Lock[] = [];
+  try {
+    for (const item of [...planned].sort((a, b) => (a.key < b.key ? -1 : 1))) {
+      locks.push(
+        await acquireLock(`${store.url}/${item.key}`, {
+          dir: options.lockDir ?? lockDir(),
+          purpose: "cloud-images publish",
+          what: `${store.url}/${item.key}`,
+        }),
+      );
+    }
+    return await publishLocked(store, planned, tags, options);
+  } finally {
+    for (const lock of locks) await lock.release();
+  }
+}
+
+async function publishLocked(
+  store: ObjectStore,
+  planned: readonly Planned[],
+  tags: Tags,
+  options: PublishOptions,
+): Promise<PublishResult> {
   // Open every file and read every .sha256sum first: a missing file is bad input, found before any upload.
   const opened: LocalFile[] = [];
   const expected: (string | undefined)[] = [];
@@ -129,7 +162,8 @@ export async function publishFiles(
         results.push(await publishOne(store, item, file, expected[i], trusted[i]!, tags, options));
       } catch (e) {
         const message = oneLine(e);
-        results.push(resultOf(item, store, file.size, "", "failed", {}, file.bytesRead, message));
+        const failed = resultOf(item, store, file.size, "", "failed", {}, file.bytesRead, message);
+        results.push(e instanceof LandedError ? { ...failed, sha256: e.sha256, landed: true } : failed);
         for (const rest of planned.slice(i + 1)) {
           results.push(
             resultOf(rest, store, opened[planned.indexOf(rest)]!.size, "", "not-attempted", {}, 0),
@@ -167,18 +201,33 @@ async function publishOne(
   const existing = await store.head(item.key);
   let sha256 = expectedSha256;
   if (existing && existing.size === file.size && existing.sha256) {
-    if (sha256 === undefined) {
-      // Only an object that might be identical costs a hashing pass.
+    if (sha256 === undefined || !trusted) {
+      // Only an object that might be identical costs a hashing pass; the file itself is hashed even
+      // with a .sha256sum beside it, so a file that no longer matches it is refused, never skipped.
       let hashed = 0;
-      sha256 = await file.sha256((n) => {
+      const actual = await file.sha256((n) => {
         hashed += n;
         progress("hashing", hashed);
       });
+      if (sha256 !== undefined && actual !== sha256) throw mismatch(file.name, actual, sha256);
+      sha256 = actual;
     }
     if (existing.sha256 === sha256) {
-      const applied = await applyTags(store, item.key, withStoredHash(tags, existing), options.tagAttempts);
-      progress("done", file.size, "skipped");
-      return resultOf(item, store, file.size, sha256, "skipped", applied, file.bytesRead);
+      let verified = 0;
+      const intact =
+        !store.verify ||
+        (await store.verify(item.key, sha256, (n) => {
+          verified += n;
+          progress("verifying", verified);
+        }));
+      if (intact) {
+        const applied = await applyTags(store, item.key, withStoredHash(tags, existing), options);
+        progress("done", file.size, "skipped");
+        return resultOf(item, store, file.size, sha256, "skipped", applied, file.bytesRead);
+      }
+      options.onNotice?.(
+        `${store.url}/${item.key} no longer has the bytes its metadata records (corrupted in the store): uploading it again`,
+      );
     }
   }
   let sent = 0;
@@ -198,7 +247,13 @@ async function publishOne(
   // A multipart upload started without a known SHA-256 keeps it in a reserved tag instead of metadata.
   const wanted =
     put.sha256Recorded || Object.keys(tags).length >= MAX_TAGS ? tags : { ...tags, [SHA256_TAG]: put.sha256 };
-  const applied = await applyTags(store, item.key, wanted, options.tagAttempts);
+  let applied: Tags;
+  try {
+    applied = await applyTags(store, item.key, wanted, options, put.etag);
+  } catch (e) {
+    // The object is at its key: say so, whatever went wrong with its tags.
+    throw new LandedError(put.sha256, e);
+  }
   progress("done", file.size, "uploaded");
   return resultOf(item, store, file.size, put.sha256, "uploaded", applied, file.bytesRead);
 }
@@ -207,13 +262,45 @@ function withStoredHash(tags: Tags, existing: StoredObject): Tags {
   return existing.sha256From === "tag" && existing.sha256 ? { ...tags, [SHA256_TAG]: existing.sha256 } : tags;
 }
 
+/** An object that reached its key before publishing it failed (its tags). */
+class LandedError extends PublishError {
+  constructor(
+    readonly sha256: string,
+    cause: unknown,
+  ) {
+    super(cause instanceof Error ? cause.message : String(cause), { cause });
+  }
+}
+
+function mismatch(name: string, actual: string, expected: string): PublishError {
+  return new PublishError(
+    `${name} does not match its .sha256sum (file ${actual.slice(0, 12)}…, checksum file ${expected.slice(0, 12)}…): it changed after the checksum was made`,
+  );
+}
+
 /**
- * Puts the tag set and reads it back; a put that did not stick is repeated (the seed's one-shot
- * put-object-tagging could silently leave an object untagged, i.e. not public).
+ * Puts the tag set and reads it back. A put that did not stick (the tags read back are still the ones
+ * before it) is repeated: the seed's one-shot put-object-tagging could silently leave an object untagged,
+ * i.e. not public. Tags that are neither ours nor the earlier ones, or an object whose version changed
+ * since we wrote it (`etag`), mean another writer is publishing the same key: that is reported, and its
+ * tags are not overwritten.
  */
-async function applyTags(store: ObjectStore, key: string, tags: Tags, attempts = 3): Promise<Tags> {
-  let current = await store.getTags(key);
+async function applyTags(
+  store: ObjectStore,
+  key: string,
+  tags: Tags,
+  options: Pick<PublishOptions, "tagAttempts">,
+  etag?: string,
+): Promise<Tags> {
+  const attempts = options.tagAttempts ?? 3;
+  const before = await store.getTags(key);
+  let current = before;
   for (let round = 1; !sameTags(current, tags); round++) {
+    if (round > 1 && !sameTags(current, before)) {
+      throw new PublishError(
+        `${key}: another writer changed its tags while this publish set them (wanted ${formatTags(tags)}, found ${formatTags(current)}); not overwritten`,
+      );
+    }
     if (round > attempts) {
       throw new PublishError(
         `${key} was uploaded but its tags did not stick after ${attempts} attempts (wanted ${formatTags(tags)}, found ${formatTags(current)})`,
@@ -221,6 +308,14 @@ async function applyTags(store: ObjectStore, key: string, tags: Tags, attempts =
     }
     await store.putTags(key, tags);
     current = await store.getTags(key);
+  }
+  if (etag !== undefined) {
+    const now = await store.head(key);
+    if (now?.etag !== undefined && now.etag !== etag) {
+      throw new PublishError(
+        `${key} was replaced by another writer after this publish uploaded it (ETag ${now.etag}, ours ${etag}); the tags read back may be theirs`,
+      );
+    }
   }
   return current;
 }
@@ -267,14 +362,22 @@ function oneLine(e: unknown): string {
   return (e instanceof Error ? e.message : String(e)).replace(/\s*\n\s*/g, " ");
 }
 
+/** What reached its key and what did not, exactly. */
 function failureMessage(result: PublishResult, reason: string): string {
-  const names = (statuses: PublishObjectResult["status"][]) =>
-    result.objects.filter((o) => statuses.includes(o.status)).map((o) => o.name);
-  const done = names(["uploaded", "skipped"]);
-  const failed = names(["failed"]);
-  const notTried = names(["not-attempted"]);
-  const parts = [`not published: ${[...failed, ...notTried].join(", ")} (${reason})`];
-  parts.push(done.length > 0 ? `published: ${done.join(", ")}` : "nothing was published");
+  const names = (keep: (o: PublishObjectResult) => boolean) => result.objects.filter(keep).map((o) => o.name);
+  const done = names((o) => o.status === "uploaded" || o.status === "skipped");
+  const landed = names((o) => o.status === "failed" && o.landed === true);
+  const missing = names((o) => (o.status === "failed" && !o.landed) || o.status === "not-attempted");
+  const parts: string[] = [];
+  if (missing.length > 0) parts.push(`not published: ${missing.join(", ")} (${reason})`);
+  if (landed.length > 0) parts.push(`stored but not tagged: ${landed.join(", ")} (${reason})`);
+  parts.push(
+    done.length > 0
+      ? `published: ${done.join(", ")}`
+      : landed.length > 0
+        ? "nothing else was published"
+        : "nothing was published",
+  );
   return parts.join("; ");
 }
 

@@ -17,6 +17,7 @@ import {
   GetObjectTaggingCommand,
   HeadBucketCommand,
   HeadObjectCommand,
+  ListMultipartUploadsCommand,
   PutObjectCommand,
   PutObjectTaggingCommand,
   S3Client,
@@ -45,6 +46,8 @@ export interface S3StoreOptions {
   readonly socketTimeoutMs?: number | undefined;
   readonly connectionTimeoutMs?: number | undefined;
   readonly onRetry?: ((notice: RetryNotice) => void) | undefined;
+  /** Things done on the side worth a line (an incomplete upload left by a killed publish, aborted). */
+  readonly onNotice?: ((line: string) => void) | undefined;
 }
 
 const CREDENTIALS_HELP =
@@ -60,6 +63,7 @@ export class S3Store implements ObjectStore {
   private readonly agent: HttpAgent | HttpsAgent;
   private readonly policy: RetryPolicy;
   private readonly where: string;
+  private listingRefused = false;
 
   constructor(
     readonly bucket: string,
@@ -137,7 +141,11 @@ export class S3Store implements ObjectStore {
   }
 
   async head(key: string): Promise<StoredObject | undefined> {
-    let out: { ContentLength?: number | undefined; Metadata?: Record<string, string> | undefined };
+    let out: {
+      ContentLength?: number | undefined;
+      Metadata?: Record<string, string> | undefined;
+      ETag?: string | undefined;
+    };
     try {
       out = await this.retry(`checking ${key}`, () =>
         this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key })),
@@ -147,17 +155,77 @@ export class S3Store implements ObjectStore {
       throw this.failure(`checking ${key}`, e);
     }
     const size = out.ContentLength ?? 0;
+    const etag = out.ETag;
     const fromMetadata = out.Metadata?.sha256;
     if (fromMetadata && /^[0-9a-f]{64}$/.test(fromMetadata)) {
-      return { size, sha256: fromMetadata, sha256From: "metadata" };
+      return { size, sha256: fromMetadata, sha256From: "metadata", etag };
     }
     // Tag read permission is optional: without it the object just counts as unverified (re-uploaded).
     const fromTag = (await this.getTags(key).catch(() => ({}) as Record<string, string>))[SHA256_TAG];
-    return fromTag ? { size, sha256: fromTag, sha256From: "tag" } : { size };
+    return fromTag ? { size, sha256: fromTag, sha256From: "tag", etag } : { size, etag };
   }
 
-  put(request: PutRequest): Promise<PutResult> {
+  async put(request: PutRequest): Promise<PutResult> {
+    await this.abortLeftovers(request.key, request.signal);
     return request.file.size <= this.partSize ? this.putSingle(request) : this.putMultipart(request);
+  }
+
+  /**
+   * Incomplete multipart uploads of exactly this key that were started before this process: left by a
+   * publish that was killed (kill -9, a lost runner) and never aborted. Their parts cost storage and
+   * linger for ever; abort them. One started after this process is another publish still running and is
+   * left alone (the per-key lock rules that out on this machine).
+   */
+  private async abortLeftovers(key: string, signal?: AbortSignal): Promise<void> {
+    const leftovers: { uploadId: string; initiated?: Date | undefined }[] = [];
+    let keyMarker: string | undefined;
+    let uploadIdMarker: string | undefined;
+    try {
+      for (;;) {
+        const out = await this.retry(
+          `listing incomplete uploads of ${key}`,
+          () =>
+            this.client.send(
+              new ListMultipartUploadsCommand({
+                Bucket: this.bucket,
+                Prefix: key,
+                KeyMarker: keyMarker,
+                UploadIdMarker: uploadIdMarker,
+              }),
+              { abortSignal: signal },
+            ),
+          signal,
+        );
+        for (const u of out.Uploads ?? []) {
+          if (u.Key !== key || !u.UploadId) continue;
+          if (u.Initiated && u.Initiated.getTime() >= performance.timeOrigin) continue;
+          leftovers.push({ uploadId: u.UploadId, initiated: u.Initiated });
+        }
+        if (!out.IsTruncated) break;
+        keyMarker = out.NextKeyMarker;
+        uploadIdMarker = out.NextUploadIdMarker;
+      }
+    } catch (e) {
+      if (signal?.aborted) throw interrupted(key, signal.reason);
+      // A store without the call has nothing to find; without s3:ListBucketMultipartUploads, say so once.
+      const status = statusOf(e);
+      if (status !== 501 && status !== 405 && nameOf(e) !== "NotImplemented" && !this.listingRefused) {
+        this.listingRefused = true;
+        this.options.onNotice?.(
+          `cannot look for incomplete uploads left by interrupted publishes: ${describeError(e)}`,
+        );
+      }
+      return;
+    }
+    for (const { uploadId, initiated } of leftovers) {
+      const aborted = await this.abortUpload(key, uploadId);
+      const when = initiated ? ` started ${initiated.toISOString()}` : "";
+      this.options.onNotice?.(
+        aborted
+          ? `aborted an incomplete upload of ${key}${when}, left by an interrupted publish`
+          : `could not abort the incomplete upload ${uploadId} of ${key}${when}`,
+      );
+    }
   }
 
   private async putSingle(request: PutRequest): Promise<PutResult> {
@@ -168,7 +236,7 @@ export class S3Store implements ObjectStore {
     const digest = createHash("sha256").update(body).digest();
     const sha256 = digest.toString("hex");
     checkExpected(file, sha256, request.expectedSha256);
-    await this.retry(
+    const out = await this.retry(
       `uploading ${key}`,
       () =>
         this.client.send(
@@ -190,7 +258,7 @@ export class S3Store implements ObjectStore {
         : this.failure(`uploading ${key}`, e);
     });
     request.onBytes?.(file.size);
-    return { sha256, sha256Recorded: true };
+    return { sha256, sha256Recorded: true, etag: out.ETag };
   }
 
   private async putMultipart(request: PutRequest): Promise<PutResult> {
@@ -228,8 +296,15 @@ export class S3Store implements ObjectStore {
       await file.assertUnchanged();
       const sha256 = whole.digest("hex");
       checkExpected(file, sha256, request.expectedSha256);
-      await this.complete(key, uploadId, parts, file.size, request.expectedSha256 ?? sha256, stop.signal);
-      return { sha256, sha256Recorded: request.expectedSha256 !== undefined };
+      const etag = await this.complete(
+        key,
+        uploadId,
+        parts,
+        file.size,
+        request.expectedSha256 ?? sha256,
+        stop.signal,
+      );
+      return { sha256, sha256Recorded: request.expectedSha256 !== undefined, etag };
     } catch (e) {
       stop.abort(e);
       const aborted = await this.abortUpload(key, uploadId);
@@ -332,10 +407,10 @@ export class S3Store implements ObjectStore {
     size: number,
     sha256: string,
     signal: AbortSignal,
-  ): Promise<void> {
+  ): Promise<string | undefined> {
     let attempts = 0;
     try {
-      await this.retry(
+      const out = await this.retry(
         `completing the upload of ${key}`,
         () => {
           attempts++;
@@ -351,12 +426,13 @@ export class S3Store implements ObjectStore {
         },
         signal,
       );
+      return out.ETag;
     } catch (e) {
       // A retried Complete after a lost response finds the upload already gone: check what landed.
       if (attempts > 1 && nameOf(e) === "NoSuchUpload") {
         const landed = await this.head(key);
         if (landed && landed.size === size && (landed.sha256 === undefined || landed.sha256 === sha256))
-          return;
+          return landed.etag;
       }
       throw this.failure(`completing the upload of ${key}`, e);
     }

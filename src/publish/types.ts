@@ -13,6 +13,8 @@ export interface StoredObject {
   readonly sha256?: string | undefined;
   /** Where that SHA-256 was recorded: object metadata, or the reserved tag (multipart without a .sha256sum). */
   readonly sha256From?: "metadata" | "tag" | undefined;
+  /** The store's version tag of the object (S3's ETag), when it has one. */
+  readonly etag?: string | undefined;
 }
 
 export interface PutRequest {
@@ -35,6 +37,8 @@ export interface PutResult {
   readonly sha256: string;
   /** False when the store could not record the SHA-256 with the object (a multipart upload started before it was known). */
   readonly sha256Recorded: boolean;
+  /** The stored object's version tag (S3's ETag), to notice another writer replacing it. */
+  readonly etag?: string | undefined;
 }
 
 export interface ObjectStore {
@@ -44,6 +48,13 @@ export interface ObjectStore {
   /** Checks that the store can be used (credentials, bucket, directory) before anything is written. */
   check(): Promise<void>;
   head(key: string): Promise<StoredObject | undefined>;
+  /** Refuses (UsageError) a key this store cannot hold, before anything is written. */
+  validateKey?(key: string): void;
+  /**
+   * Re-reads a stored object and compares its SHA-256 (stores whose recorded hash could go stale, like
+   * file://, implement it; S3 checks its own objects).
+   */
+  verify?(key: string, sha256: string, onBytes?: (n: number) => void): Promise<boolean>;
   /** Uploads atomically: either the whole object appears under `key`, or nothing new does. */
   put(request: PutRequest): Promise<PutResult>;
   getTags(key: string): Promise<Record<string, string>>;
@@ -70,6 +81,8 @@ export interface PublishObjectResult extends PublishedObject {
   readonly bytesRead: number;
   /** Why it was not published (one line), when status is `failed`. */
   readonly error?: string;
+  /** A failed object that nevertheless sits at its key (uploaded, then its tags failed). */
+  readonly landed?: boolean;
 }
 
 export interface PublishResult {
@@ -83,7 +96,7 @@ export interface PublishResult {
 export interface PublishProgress {
   readonly name: string;
   readonly key: string;
-  readonly phase: "checking" | "hashing" | "uploading" | "tagging" | "done";
+  readonly phase: "checking" | "hashing" | "verifying" | "uploading" | "tagging" | "done";
   readonly bytesDone: number;
   readonly bytesTotal: number;
   /** Set with phase `done`. */

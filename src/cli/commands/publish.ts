@@ -98,6 +98,7 @@ async function run(files: string[], opts: PublishCliOptions): Promise<number> {
     concurrency,
     publicBaseUrl: opts.publicBaseUrl,
     retry: { attempts },
+    onNotice: warn,
     onRetry: (n: RetryNotice) =>
       warn(
         `${n.what}: ${describeError(n.error)}; attempt ${n.attempt + 1} in ${(n.delayMs / 1000).toFixed(1)} s`,
@@ -112,6 +113,7 @@ async function run(files: string[], opts: PublishCliOptions): Promise<number> {
         prefix: opts.prefix,
         tags,
         useSidecarChecksums: opts.sha256sum,
+        onNotice: warn,
         // Ctrl-C or SIGTERM aborts the upload in progress (no orphaned parts, no temp files).
         signal: interruptSignal(),
         onProgress: (p) => {

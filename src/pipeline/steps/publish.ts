@@ -3,7 +3,7 @@ import { basename } from "node:path";
 import { CloudImagesError, StepFailedError } from "../../errors.js";
 import { openStore } from "../../publish/open-store.js";
 import type { PublishFile } from "../../publish/publish.js";
-import { publishFiles, publishResultOf } from "../../publish/publish.js";
+import { publishFiles } from "../../publish/publish.js";
 import type { PublishedObject } from "../../publish/published-object.js";
 import type { ObjectRole, PublishObjectResult } from "../../publish/types.js";
 import type { LegContext, Step } from "../context.js";
@@ -51,13 +51,15 @@ export const publish: Step = {
         outputs: { reason: "verification failed: an image that failed its checks is not published" },
       };
     }
-    const store = await openStore(options.store, options.storeOptions);
+    const store = await openStore(options.store, { ...options.storeOptions, onNotice: ctx.warn });
     try {
       const prefix = state.resolved!.s3Prefix;
       const imageName = basename(state.imagePath!);
       const result = await publishFiles(store, filesOf(ctx), {
         prefix,
         tags: options.tags ?? DEFAULT_TAGS,
+        signal: ctx.signal,
+        onNotice: ctx.warn,
         hashedFiles:
           state.sha256 && state.imageMtimeMs !== undefined
             ? { [imageName]: { sha256: state.sha256, size: state.imageSize!, mtimeMs: state.imageMtimeMs } }
@@ -72,11 +74,8 @@ export const publish: Step = {
       ctx.manifest.published = state.published;
       return { outputs: { store: result.store, prefix, objects: state.published.objects.map((o) => o.key) } };
     } catch (e) {
-      const partial = publishResultOf(e);
-      if (partial) {
-        state.published = { store: partial.store, kind: partial.kind, objects: recorded(partial.objects) };
-        ctx.manifest.published = state.published;
-      }
+      // The message names exactly what reached the store; the manifest records no published set for a
+      // failed step (the runner clears it), so no summary links a failed publish.
       if (e instanceof CloudImagesError && !(e instanceof StepFailedError)) {
         throw new StepFailedError("publish", e.message, { cause: e });
       }

@@ -2,8 +2,11 @@
  * An HTTP proxy between the S3 client and s3rver that injects faults: connection resets in the middle
  * of a request body, 500 InternalError, 503 SlowDown, stalls, and resets after the server already did
  * the work (the client never hears back). It also answers AbortMultipartUpload itself, which s3rver
- * does not implement, and records every request so tests can see the abort was sent.
+ * does not implement, and records every request so tests can see the abort was sent. Given s3rver's
+ * uploads directory, it serves ListMultipartUploads and AbortMultipartUpload from s3rver's own record
+ * of the uploads in progress (a directory per upload holding its key), so leftovers are real.
  */
+import { readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import {
   createServer,
   request as httpRequest,
@@ -35,6 +38,7 @@ export function s3Operation(method: string, url: string): string {
   if (method === "POST" && q.has("uploadId")) return "CompleteMultipartUpload";
   if (method === "PUT" && q.has("uploadId")) return "UploadPart";
   if (method === "DELETE" && q.has("uploadId")) return "AbortMultipartUpload";
+  if (method === "GET" && q.has("uploads")) return "ListMultipartUploads";
   if (method === "PUT" && q.has("tagging")) return "PutObjectTagging";
   if (method === "GET" && q.has("tagging")) return "GetObjectTagging";
   if (method === "PUT") return "PutObject";
@@ -58,7 +62,12 @@ export class FaultProxy {
     private readonly upstreamPort: number,
     /** Chooses the fault for each request (AbortMultipartUpload is never faulted). */
     private readonly decide: (op: string, index: number) => Fault = () => "pass",
+    /** s3rver's `<dir>/<bucket>/._S3rver_uploads`: serve ListMultipartUploads and abort for real. */
+    private readonly uploadsDir?: string,
   ) {}
+
+  /** Runs after s3rver answered a request and before the client hears it (a concurrent writer's move). */
+  onForwarded?: (op: string, url: string) => Promise<void>;
 
   async start(): Promise<this> {
     this.server = createServer((req, res) => this.handle(req, res));
@@ -87,7 +96,22 @@ export class FaultProxy {
     this.log.push({ method, url, op, fault });
     if (op === "AbortMultipartUpload") {
       req.resume();
-      req.on("end", () => res.writeHead(204).end());
+      req.on("end", () => {
+        if (!this.uploadsDir) return res.writeHead(204).end();
+        const id = new URL(url, "http://x").searchParams.get("uploadId") ?? "";
+        const dir = `${this.uploadsDir}/${id}`;
+        if (!/^[0-9a-f]+$/.test(id) || !this.exists(dir)) {
+          const body = xmlError("NoSuchUpload", "The specified upload does not exist.");
+          return res.writeHead(404, { "content-type": "application/xml" }).end(body);
+        }
+        rmSync(dir, { recursive: true, force: true });
+        res.writeHead(204).end();
+      });
+      return;
+    }
+    if (op === "ListMultipartUploads" && this.uploadsDir) {
+      req.resume();
+      req.on("end", () => this.listUploads(url, res));
       return;
     }
     const length = Number(req.headers["content-length"] ?? 0);
@@ -147,12 +171,54 @@ export class FaultProxy {
           up.on("end", () => req.socket.destroy());
           return;
         }
-        res.writeHead(up.statusCode ?? 502, up.headers);
-        up.pipe(res);
+        const answer = () => {
+          res.writeHead(up.statusCode ?? 502, up.headers);
+          up.pipe(res);
+        };
+        const hook = this.onForwarded;
+        if (!hook) return answer();
+        up.pause();
+        hook(s3Operation(req.method ?? "GET", req.url ?? "/"), req.url ?? "/").then(answer, answer);
       },
     );
     upstream.on("error", () => req.socket.destroy());
     req.pipe(upstream);
+  }
+
+  private exists(path: string): boolean {
+    try {
+      statSync(path);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** ListMultipartUploadsResult from s3rver's uploads directory (no paging: tests have few). */
+  private listUploads(url: string, res: ServerResponse): void {
+    const prefix = new URL(url, "http://x").searchParams.get("prefix") ?? "";
+    const bucket = new URL(url, "http://x").pathname.split("/").filter(Boolean)[0] ?? "";
+    const uploads = (this.exists(this.uploadsDir!) ? readdirSync(this.uploadsDir!) : [])
+      .map((id) => {
+        const dir = `${this.uploadsDir}/${id}`;
+        // The key file is written once, when the upload starts (the directory changes with every part).
+        const initiated = statSync(`${dir}/key`).mtime.toISOString();
+        return { id, key: readFileSync(`${dir}/key`, "utf8"), initiated };
+      })
+      .filter((u) => u.key.startsWith(prefix));
+    const escape = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;");
+    const body =
+      '<?xml version="1.0" encoding="UTF-8"?>\n<ListMultipartUploadsResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">' +
+      `<Bucket>${escape(bucket)}</Bucket><Prefix>${escape(prefix)}</Prefix><MaxUploads>1000</MaxUploads><IsTruncated>false</IsTruncated>` +
+      uploads
+        .map(
+          (u) =>
+            `<Upload><Key>${escape(u.key)}</Key><UploadId>${u.id}</UploadId><Initiated>${u.initiated}</Initiated><StorageClass>STANDARD</StorageClass></Upload>`,
+        )
+        .join("") +
+      "</ListMultipartUploadsResult>";
+    res.writeHead(200, { "content-type": "application/xml", "content-length": Buffer.byteLength(body) });
+    res.end(body);
   }
 
   async close(): Promise<void> {

@@ -21,6 +21,8 @@ export interface LocalS3 {
   readonly bucket: string;
   /** A direct client (no proxy, no code under test) to inspect what the server holds. */
   readonly client: S3Client;
+  /** Where s3rver keeps the bucket's multipart uploads in progress (one directory per upload). */
+  readonly uploadsDir: string;
   close(): Promise<void>;
 }
 
@@ -46,6 +48,7 @@ export async function startS3rver(bucket = "test-bucket"): Promise<LocalS3> {
     port,
     bucket,
     client,
+    uploadsDir: join(dir, bucket, "._S3rver_uploads"),
     async close() {
       client.destroy();
       // close() waits for every open connection; a keep-alive socket left by a killed or interrupted
