@@ -206,14 +206,14 @@ export class FaultProxy {
         return { id, key: readFileSync(`${dir}/key`, "utf8"), initiated };
       })
       .filter((u) => u.key.startsWith(prefix));
-    const escape = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;");
+    const xml = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;");
     const body =
       '<?xml version="1.0" encoding="UTF-8"?>\n<ListMultipartUploadsResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">' +
-      `<Bucket>${escape(bucket)}</Bucket><Prefix>${escape(prefix)}</Prefix><MaxUploads>1000</MaxUploads><IsTruncated>false</IsTruncated>` +
+      `<Bucket>${xml(bucket)}</Bucket><Prefix>${xml(prefix)}</Prefix><MaxUploads>1000</MaxUploads><IsTruncated>false</IsTruncated>` +
       uploads
         .map(
           (u) =>
-            `<Upload><Key>${escape(u.key)}</Key><UploadId>${u.id}</UploadId><Initiated>${u.initiated}</Initiated><StorageClass>STANDARD</StorageClass></Upload>`,
+            `<Upload><Key>${xml(u.key)}</Key><UploadId>${u.id}</UploadId><Initiated>${u.initiated}</Initiated><StorageClass>STANDARD</StorageClass></Upload>`,
         )
         .join("") +
       "</ListMultipartUploadsResult>";
