@@ -1,19 +1,18 @@
 /**
  * Seeded fuzzing of the FAT12/16/32 images: each case mutates the boot sector, the FAT, the root
  * directory or a directory cluster (located with the specification's offsets and mshowfat, not with
- * the reader), or truncates the image; then opens it, reads its clean state, walks every directory
- * and reads every file. Each case must end, quickly, in success or a CloudImagesError.
+ * the reader), or truncates the image; then opens it and exercises it (test/helpers/fs-fuzz.ts). Each case must end, quickly, in success or a CloudImagesError.
  */
 import { readFileSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { ByteSource } from "../../../src/disk/source.js";
-import { isCloudImagesError } from "../../../src/errors.js";
 import { openFat } from "../../../src/fs/fat/index.js";
+import { exerciseFilesystem, fuzzFor } from "../../helpers/fs-fuzz.js";
 import { mutate, type Region, randInt, rng } from "../../helpers/mutate.js";
 import { PatchedSource } from "../../helpers/patched-source.js";
 import { type FatKind, fatImage, mtools } from "./images.js";
 
-const BUDGET_MS = Number(process.env.FAT_FUZZ_SECONDS ?? 10) * 1000;
+const SECONDS = Number(process.env.FAT_FUZZ_SECONDS ?? 10);
 const CASE_LIMIT_MS = 5000;
 
 interface Base {
@@ -57,22 +56,7 @@ function regions(path: string, data: Buffer): Region[] {
 }
 
 async function exercise(source: ByteSource): Promise<void> {
-  const fs = await openFat(source);
-  await fs.cleanState();
-  const seen = new Set<number>();
-  const dirs = [fs.rootIno];
-  let entries = 0;
-  while (dirs.length > 0) {
-    const ino = dirs.pop()!;
-    if (seen.has(ino)) continue;
-    seen.add(ino);
-    for (const e of await fs.readDir(ino)) {
-      if (++entries > 5000) return;
-      const st = await fs.stat(e.ino);
-      if (st.type === "dir") dirs.push(e.ino);
-      else await fs.read(e.ino, Math.max(0, st.size - 65536), 65536);
-    }
-  }
+  await exerciseFilesystem(await openFat(source), 5000);
 }
 
 describe("FAT fuzzing", () => {
@@ -85,48 +69,28 @@ describe("FAT fuzzing", () => {
     }
   });
 
-  it("survives seeded metadata mutations", { timeout: BUDGET_MS + 120_000 }, async () => {
+  it("survives seeded metadata mutations", { timeout: (SECONDS + 120) * 1000 }, async () => {
     for (const b of bases) {
       expect(b.regions.length, b.kind).toBeGreaterThan(5);
       await exercise(new PatchedSource(b.data, 0, Buffer.alloc(0), b.data.length));
     }
     const r = rng(20261207);
-    const failures: string[] = [];
-    let iterations = 0;
-    let rejected = 0;
-    let slowest = { ms: 0, what: "" };
-    const started = Date.now();
-    while (Date.now() - started < BUDGET_MS) {
-      const base = bases[iterations % bases.length]!;
-      const region = base.regions[randInt(r, 0, base.regions.length)]!;
-      const m = mutate(base.data.subarray(region.start, region.end), r);
-      // A mutation that shortens the region cuts the image there.
-      const source =
-        m.data.length < region.end - region.start
-          ? new PatchedSource(base.data, 0, Buffer.alloc(0), region.start + m.data.length)
-          : new PatchedSource(base.data, region.start, m.data, base.data.length);
-      const what = `#${iterations} ${base.kind} ${region.name}: ${m.description}`;
-      const t0 = performance.now();
-      let timer: NodeJS.Timeout | undefined;
-      const outcome = await Promise.race([
-        exercise(source).then(
-          () => "ok",
-          (e: unknown) => e,
-        ),
-        new Promise((resolve) => {
-          timer = setTimeout(() => resolve("timeout"), CASE_LIMIT_MS);
-        }),
-      ]);
-      clearTimeout(timer);
-      const ms = performance.now() - t0;
-      if (ms > slowest.ms) slowest = { ms, what };
-      iterations++;
-      if (outcome === "timeout") failures.push(`${what}: no result after ${CASE_LIMIT_MS} ms`);
-      else if (outcome !== "ok") {
-        if (isCloudImagesError(outcome)) rejected++;
-        else failures.push(`${what}: ${(outcome as Error)?.stack ?? String(outcome)}`);
-      }
-    }
+    const { iterations, rejected, failures, slowest } = await fuzzFor(
+      SECONDS,
+      CASE_LIMIT_MS,
+      (i) => {
+        const base = bases[i % bases.length]!;
+        const region = base.regions[randInt(r, 0, base.regions.length)]!;
+        const m = mutate(base.data.subarray(region.start, region.end), r);
+        // A mutation that shortens the region cuts the image there.
+        const source =
+          m.data.length < region.end - region.start
+            ? new PatchedSource(base.data, 0, Buffer.alloc(0), region.start + m.data.length)
+            : new PatchedSource(base.data, region.start, m.data, base.data.length);
+        return { source, what: `#${i} ${base.kind} ${region.name}: ${m.description}` };
+      },
+      exercise,
+    );
     console.log(
       `FAT fuzz: ${iterations} iterations, ${rejected} rejected with a typed error, slowest ${slowest.ms.toFixed(0)} ms (${slowest.what})`,
     );

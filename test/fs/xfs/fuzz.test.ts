@@ -17,9 +17,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { ByteSource } from "../../../src/disk/source.js";
-import { isCloudImagesError } from "../../../src/errors.js";
 import { crc32cSkipping } from "../../../src/fs/crc32c.js";
 import { openXfs } from "../../../src/fs/xfs/index.js";
+import { exerciseFilesystem, fuzzFor } from "../../helpers/fs-fuzz.js";
 import { type Mutation, mutate, type Region, randInt, rng } from "../../helpers/mutate.js";
 import { PatchedSource } from "../../helpers/patched-source.js";
 import { dir, makeXfsImage, seededBytes, type TreeNode, xfsDbListings } from "./mkfs.js";
@@ -131,29 +131,8 @@ function scanRegions(data: Buffer): FuzzImage["regions"] {
   return regions;
 }
 
-/** Opens and walks everything, bounded: revisited directories are skipped, file reads are windows. */
 async function exercise(source: ByteSource): Promise<void> {
-  const fs = await openXfs(source);
-  await fs.cleanState();
-  const seen = new Set<number>();
-  const queue = [fs.rootIno];
-  let entries = 0;
-  while (queue.length > 0) {
-    const ino = queue.shift()!;
-    if (seen.has(ino)) continue;
-    seen.add(ino);
-    for (const e of await fs.readDir(ino)) {
-      if (++entries > 20000) return;
-      const st = await fs.stat(e.ino);
-      if (st.type === "dir") queue.push(e.ino);
-      else if (st.type === "symlink") await fs.readLink(e.ino);
-      else if (st.type === "file") {
-        for (const at of [0, Math.floor(st.size / 2), Math.max(0, st.size - 65536)])
-          await fs.read(e.ino, at, 65536);
-      }
-      await fs.listXattrs(e.ino);
-    }
-  }
+  await exerciseFilesystem(await openXfs(source));
 }
 
 function mutateImage(img: FuzzImage, seed: number): { source: ByteSource; description: string } {
@@ -212,36 +191,17 @@ describe("XFS fuzzing", () => {
       await exercise(new PatchedSource(img.data, 0, Buffer.alloc(0), img.data.length)); // unmutated: succeeds
     }
 
-    const failures: string[] = [];
-    let iterations = 0;
-    let rejected = 0;
-    let slowest = { ms: 0, what: "" };
-    const deadline = Date.now() + SECONDS * 1000;
-    for (let seed = FIRST_SEED; Date.now() < deadline; seed++) {
-      const img = images[seed % images.length]!;
-      const { source, description } = mutateImage(img, seed);
-      const what = `${img.name} seed ${seed}: ${description}`;
-      const started = performance.now();
-      let timer: NodeJS.Timeout | undefined;
-      const outcome = await Promise.race([
-        exercise(source).then(
-          () => "ok",
-          (e: unknown) => e,
-        ),
-        new Promise((resolve) => {
-          timer = setTimeout(() => resolve("timeout"), ITERATION_LIMIT_MS);
-        }),
-      ]);
-      clearTimeout(timer);
-      const ms = performance.now() - started;
-      iterations++;
-      if (ms > slowest.ms) slowest = { ms, what };
-      if (outcome === "timeout") failures.push(`${what}: no result after ${ITERATION_LIMIT_MS} ms`);
-      else if (outcome !== "ok") {
-        if (isCloudImagesError(outcome)) rejected++;
-        else failures.push(`${what}: ${(outcome as Error)?.stack ?? String(outcome)}`);
-      }
-    }
+    const { iterations, rejected, failures, slowest } = await fuzzFor(
+      SECONDS,
+      ITERATION_LIMIT_MS,
+      (i) => {
+        const seed = FIRST_SEED + i;
+        const img = images[seed % images.length]!;
+        const { source, description } = mutateImage(img, seed);
+        return { source, what: `${img.name} seed ${seed}: ${description}` };
+      },
+      exercise,
+    );
     console.log(
       `XFS fuzz: ${iterations} iterations in ${SECONDS} s, ${rejected} rejected with a typed error, slowest ${slowest.ms.toFixed(1)} ms (${slowest.what})`,
     );
