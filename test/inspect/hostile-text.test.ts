@@ -81,7 +81,8 @@ describe("image text on the terminal", () => {
   });
 
   it("cat reads each file by the name ls printed, even two names that decode alike", async () => {
-    for (const n of NAMES) {
+    // A control sequence, the two names equal once decoded, a backslash (every name: test/fs/names.test.ts).
+    for (const n of [NAMES[0]!, NAMES[3]!, NAMES[4]!, NAMES[5]!]) {
       const r = await runCli(["cat", `${root}:/names/${n.escaped}`]);
       expect(r, n.escaped).toMatchObject({ code: 0, stdout: n.content });
     }

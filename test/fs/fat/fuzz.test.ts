@@ -12,7 +12,7 @@ import { mutate, type Region, randInt, rng } from "../../helpers/mutate.js";
 import { PatchedSource } from "../../helpers/patched-source.js";
 import { type FatKind, fatImage, mtools } from "./images.js";
 
-const SECONDS = Number(process.env.FAT_FUZZ_SECONDS ?? 10);
+const SECONDS = Number(process.env.FAT_FUZZ_SECONDS ?? 8);
 const CASE_LIMIT_MS = 5000;
 
 interface Base {
