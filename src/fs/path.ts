@@ -182,15 +182,15 @@ export class PathResolver {
   }
 }
 
-/**
- * Index keys: a name's bytes as a latin1 string (one character per byte, so names that differ only
- * in invalid UTF-8 stay apart), and for case-insensitive lookups the lower-cased name behind a NUL,
- * which no name contains.
- */
+/** The key of a name in a case-insensitive lookup: lower-cased behind a NUL, which no name contains. */
 function folded(name: string): string {
   return `\0${name.toLowerCase()}`;
 }
 
+/**
+ * A directory's names → inodes, keyed by each name's bytes as a latin1 string (one character per
+ * byte, so names that differ only in invalid UTF-8 stay apart), plus folded keys when `fold`.
+ */
 function indexEntries(entries: readonly DirEntry[], fold: boolean): Map<string, number> {
   const m = new Map<string, number>();
   for (const e of entries) {
