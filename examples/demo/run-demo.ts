@@ -1,7 +1,8 @@
 /**
  * `npm run demo`: one real build leg on this machine, offline. Installs the Debian packages it needs (as
- * root), prepares the demo template (base disk, guest, machine variables), then runs
- * `cloud-images run --templates examples/demo ...` and says where the files are.
+ * root), prepares the demo template (base disk, guest, machine variables) and the release keys, then runs
+ * `cloud-images run --templates examples/demo ...` (build → … → publish → release → report), checks the
+ * released folder with `cloud-images verify-release`, and says where the files are.
  */
 import { spawnSync } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
@@ -14,6 +15,7 @@ import { handleInterrupts, runChild } from "../../src/process/index.js";
 import { parseTimeStamp, resolve, stampsFor } from "../../src/resolve/index.js";
 import { DEMO_PACKAGES, installCommand, missingPackages } from "./lib/packages.js";
 import { prepareDemo, removeStaleOutputs, SERIAL_LOG, TEMPLATE_FILE } from "./lib/prepare.js";
+import { type DemoReleaseKeys, demoReleaseKeys } from "./lib/release-keys.js";
 
 const DEMO_DIR = fileURLToPath(new URL(".", import.meta.url));
 const REPO_ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -73,14 +75,14 @@ function ensurePackages(): void {
     throw new ExitError(EXIT_FAILURE, `package installation failed: ${install.line.slice(5)}`);
 }
 
-/** Runs the CLI's `run` command with inherited stdio; resolves with its exit code. */
-async function runLeg(args: string[]): Promise<number> {
+/** Runs a CLI command with inherited stdio; resolves with its exit code. */
+async function runCli(args: string[], env: Record<string, string> = {}): Promise<number> {
   try {
     const r = await runChild(process.execPath, [join(REPO_ROOT, "bin/cloud-images.js"), ...args], {
       cwd: REPO_ROOT,
       stdout: "inherit",
       stderr: "inherit",
-      env: { ...process.env, CHECKPOINT_DISABLE: "1" }, // Packer's version check calls home otherwise
+      env: { ...process.env, ...env, CHECKPOINT_DISABLE: "1" }, // Packer's version check calls home otherwise
     });
     return r.exitCode ?? (r.signal ? 128 + (constants.signals[r.signal] ?? 0) : EXIT_FAILURE);
   } catch (e) {
@@ -112,7 +114,15 @@ function localStoreDir(store: string | undefined): string | null {
   return url.startsWith("file://") ? resolvePath(REPO_ROOT, url.slice("file://".length)) : null;
 }
 
-function summary(dir: string, outputDir: string, storeDir: string | null, code: number): void {
+function summary(
+  dir: string,
+  outputDir: string,
+  store: string | null,
+  prefix: string,
+  code: number,
+  keys: DemoReleaseKeys,
+  verified: number | undefined,
+): void {
   console.log("");
   say(code === 0 ? "the build leg succeeded" : `the build leg failed (exit ${code})`);
   if (existsSync(outputDir)) {
@@ -123,13 +133,31 @@ function summary(dir: string, outputDir: string, storeDir: string | null, code: 
   }
   const serial = join(dir, SERIAL_LOG);
   if (existsSync(serial)) say(`guest console log: ${describe(serial)}`);
-  if (storeDir) {
+  const storeDir = store ? join(store, prefix) : null;
+  if (store && storeDir) {
     if (existsSync(storeDir)) {
-      say(`published to the local store: ${describe(storeDir)}`);
-      for (const name of readdirSync(storeDir).sort()) console.log(`  ${name}`);
+      say(`published and released to the local store: ${describe(storeDir)}`);
+      for (const name of readdirSync(storeDir).sort()) {
+        if (!name.endsWith(".meta.json") && !name.endsWith(".tags.json")) console.log(`  ${name}`);
+      }
+      for (const index of ["9.json", "v1/index.json", "v1/com.almalinux.cloud:released:download.json"]) {
+        const path = join(store, "streams", index);
+        if (existsSync(path)) say(`index: ${describe(path)}`);
+      }
     } else if (code === 0) {
       say(`nothing under ${describe(storeDir)}`);
     }
+  }
+  const made = (k: "openpgp" | "attestation") =>
+    keys.generated.includes(k) ? "a throwaway key made for this run" : "from the environment";
+  say(`OpenPGP public key (${made("openpgp")}, ${keys.fingerprint}): ${describe(keys.openpgpPublic)}`);
+  say(`attestation public key (${made("attestation")}): ${describe(keys.attestationPublic)}`);
+  if (verified !== undefined) {
+    say(
+      verified === 0
+        ? "verify-release: the released folder verifies"
+        : `verify-release failed (exit ${verified})`,
+    );
   }
 }
 
@@ -196,14 +224,34 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   for (const path of removeStaleOutputs(dir)) say(`removed ${describe(path)} from an earlier run`);
+  const store = localStoreDir(options.store);
+  // The public halves go beside a local store (dist/release-keys for the default dist/bucket).
+  const keys = await demoReleaseKeys(join(store ? dirname(store) : join(REPO_ROOT, "dist"), "release-keys"));
+  if (keys.generated.length > 0)
+    say(`release keys: made throwaway ${keys.generated.join(" and ")} keys for this run`);
+
   args.push("--timestamp", buildStamp);
   if (options.store) args.push("--store", options.store);
   say(`cloud-images ${args.join(" ")}`);
-  const code = await runLeg(args);
-  const store = localStoreDir(options.store);
+  const code = await runCli(args, keys.env);
   const storeDir = store ? join(store, leg.s3Prefix) : null;
-  summary(dir, outputDir, storeDir, code);
-  return code;
+  let verified: number | undefined;
+  if (code === 0 && storeDir) {
+    const verify = [
+      "verify-release",
+      storeDir,
+      "--key",
+      keys.openpgpPublic,
+      "--attestation-key",
+      keys.attestationPublic,
+    ];
+    say(
+      `cloud-images ${verify.map((a) => (a.startsWith("/") ? relative(process.cwd(), a) || a : a)).join(" ")}`,
+    );
+    verified = await runCli(verify);
+  }
+  summary(dir, outputDir, store, leg.s3Prefix, code, keys, verified);
+  return code !== 0 ? code : (verified ?? 0);
 }
 
 // Ctrl-C and SIGTERM reach cloud-images (and through it Packer and QEMU), which record and stop the run.

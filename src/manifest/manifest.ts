@@ -5,7 +5,16 @@
 import { z } from "zod";
 import { publishedObjectSchema } from "../publish/published-object.js";
 
-export const STEP_NAMES = ["prepare", "build", "locate", "checksum", "verify", "publish", "report"] as const;
+export const STEP_NAMES = [
+  "prepare",
+  "build",
+  "locate",
+  "checksum",
+  "verify",
+  "publish",
+  "release",
+  "report",
+] as const;
 export type StepName = (typeof STEP_NAMES)[number];
 
 const checkSchema = z.object({

@@ -1,8 +1,8 @@
 /**
- * Runs one build leg: prepare → build → locate → checksum → verify → publish → report, recording each
- * step in the leg manifest (NAME.manifest.json beside the image). `from` resumes from a step, reusing
- * the recorded outputs of the earlier ones after checking the image still matches them; `to` stops
- * after a step; `dryRun` prints the commands and keys without running anything.
+ * Runs one build leg: prepare → build → locate → checksum → verify → publish → release → report,
+ * recording each step in the leg manifest (NAME.manifest.json beside the image). `from` resumes from a
+ * step, reusing the recorded outputs of the earlier ones after checking the image still matches them;
+ * `to` stops after a step; `dryRun` prints the commands and keys without running anything.
  */
 import { mkdir, rm } from "node:fs/promises";
 import { resolve } from "node:path";
@@ -15,6 +15,7 @@ import { type LegManifest, STEP_NAMES, type StepName, type StepRecord } from "..
 import { validateWebhookUrl } from "../notify/mattermost.js";
 import { acquireLock } from "../process/lock.js";
 import { openStore } from "../publish/open-store.js";
+import { releaseKeysFromEnv } from "../release/keys.js";
 import { requireRelease, resolveLeg } from "../resolve/resolve.js";
 import { parseTimeStamp, stampsFor } from "../resolve/stamp.js";
 import { lockDir } from "../state.js";
@@ -37,10 +38,11 @@ import { checksum } from "./steps/checksum.js";
 import { locate } from "./steps/locate.js";
 import { prepare, resolveForRun } from "./steps/prepare.js";
 import { publish } from "./steps/publish.js";
+import { release } from "./steps/release.js";
 import { report } from "./steps/report.js";
 import { verify } from "./steps/verify.js";
 
-export const STEPS: readonly Step[] = [prepare, build, locate, checksum, verify, publish, report];
+export const STEPS: readonly Step[] = [prepare, build, locate, checksum, verify, publish, release, report];
 
 export interface LegRunResult {
   readonly manifest: LegManifest;
@@ -271,6 +273,8 @@ async function validateOptions(options: RunLegOptions, env: NodeJS.ProcessEnv): 
     // Parses and checks the URL and options now, not after an hour of building.
     const store = await openStore(options.store, options.storeOptions);
     await store.close();
+    // So do the release's keys (a wrong passphrase is found before the build, not after it).
+    if (index(options.to ?? "report") >= index("release")) await releaseKeysFromEnv(env);
   }
   if (options.notify) {
     const url = env.MATTERMOST_WEBHOOK_URL;

@@ -76,6 +76,11 @@ export async function loadSigningKey(source: SigningKeySource): Promise<SigningK
   return { fingerprint, userIds: key.getUserIDs(), key };
 }
 
+/** The ASCII-armored public key of an unlocked signing key (what verifiers import). */
+export function publicKeyOf(signer: SigningKey): string {
+  return (signer.key as Awaited<ReturnType<OpenPgp["readPrivateKey"]>>).toPublic().armor();
+}
+
 /** A detached, ASCII-armored signature over the exact bytes of `data`. */
 export async function signDetached(data: Uint8Array, signer: SigningKey): Promise<string> {
   const pgp = await openpgp();

@@ -33,7 +33,7 @@ export interface ImageAttestation {
   readonly leg?: { type: string; variant: string; arch: string } | undefined;
   readonly release?: string | undefined;
   readonly timeStamp?: string | undefined;
-  readonly templates?: { repository?: string; commit?: string } | undefined;
+  readonly templates?: { repository?: string; commit?: string; dirty?: boolean } | undefined;
   readonly builder?: string | undefined;
   readonly tool?: string | undefined;
   readonly tests?: { result: string; passed: number; warned: string[]; failed: string[] } | undefined;
@@ -203,6 +203,7 @@ function provenanceSummary(statement: InTotoStatement): Partial<ImageAttestation
         timeStamp?: string;
         templates?: { repository?: string };
       };
+      internalParameters?: { templatesDirty?: boolean };
       resolvedDependencies?: { name?: string; uri?: string; digest?: Record<string, string> }[];
     };
     runDetails?: { builder?: { id?: string; version?: Record<string, string> } };
@@ -216,6 +217,7 @@ function provenanceSummary(statement: InTotoStatement): Partial<ImageAttestation
     templates: {
       ...(params?.templates?.repository ? { repository: params.templates.repository } : {}),
       ...(templates?.digest?.gitCommit ? { commit: templates.digest.gitCommit } : {}),
+      ...(p.buildDefinition?.internalParameters?.templatesDirty ? { dirty: true } : {}),
     },
     builder: p.runDetails?.builder?.id,
     tool: p.runDetails?.builder?.version?.["cloud-images"],

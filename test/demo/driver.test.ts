@@ -132,5 +132,25 @@ describe.skipIf(e2eSkip)(`demo driver, whole leg${e2eSkip ? ` (skipped: ${e2eSki
     expect(r.output).toMatch(/demo: the build leg succeeded/);
     expect(r.output).toContain(`${leg.s3Prefix}`);
     expect(r.output).toContain(image);
+    // The release: a signed CHECKSUM, the image's bundles and both index documents, verified at the
+    // end against the throwaway keys' public halves, which it names.
+    const folder = readdirSync(join(store, leg.s3Prefix));
+    for (const name of [
+      "CHECKSUM",
+      "CHECKSUM.asc",
+      `${image}.sigstore.json`,
+      `${image}.test-result.sigstore.json`,
+    ]) {
+      expect(folder).toContain(name);
+    }
+    expect(existsSync(join(store, "streams", "9.json"))).toBe(true);
+    expect(existsSync(join(store, "streams", "v1", "index.json"))).toBe(true);
+    const keys = join(tmp, "release-keys");
+    expect(readdirSync(keys).sort()).toEqual(["attestation.pub.pem", "openpgp.pub.asc"]);
+    expect(r.output).toMatch(
+      /OpenPGP public key \(a throwaway key made for this run, [0-9A-F]{40}\): .*openpgp\.pub\.asc/,
+    );
+    expect(r.output).toContain("demo: verify-release: the released folder verifies");
+    expect(r.output).not.toContain("PRIVATE KEY");
   });
 });

@@ -3,6 +3,7 @@
  * Oracles: coreutils sha256sum, Debian's rpm on the base image's database, the store's files.
  */
 import { execFileSync } from "node:child_process";
+import { generateKeyPairSync } from "node:crypto";
 import {
   cpSync,
   existsSync,
@@ -21,6 +22,7 @@ import { basename, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { prepareDemo } from "../../examples/demo/lib/prepare.js";
 import type { LegManifest } from "../../src/manifest/manifest.js";
+import { generateSigningKey } from "../../src/release/openpgp.js";
 import { DEMO_DIR, isRoot, missingTools, TEMPLATE } from "../demo/helpers.js";
 import { runCli } from "../helpers/cli.js";
 import { getObject, getTags, listKeys, s3Env, startS3rver } from "../publish/helpers/s3rver.js";
@@ -40,13 +42,15 @@ describe.skipIf(skip !== null)("cloud-images run: the demo leg", () => {
   let dir: string;
   let store: string;
   let expectedNames: string;
-  const env = {
+  const env: Record<string, string> = {
     CHECKPOINT_DISABLE: "1",
     GITHUB_ACTIONS: "",
     GITHUB_STEP_SUMMARY: "",
     GITHUB_OUTPUT: "",
     GITHUB_ENV: "",
   };
+  /** Public halves of the release keys the runs sign with (the private halves are in `env`). */
+  const releaseKeys = { openpgp: "", attestation: "" };
   const run = (args: string[], extraEnv: Record<string, string> = {}) =>
     runCli(["run", "--templates", dir, ...LEG, ...args], {
       env: { ...env, CLOUD_IMAGES_STATE_DIR: join(dir, "state"), ...extraEnv },
@@ -57,6 +61,14 @@ describe.skipIf(skip !== null)("cloud-images run: the demo leg", () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "pipeline-e2e-"));
     store = join(dir, "bucket");
+    const pgp = await generateSigningKey("Pipeline test", "pipeline@example.org");
+    const att = generateKeyPairSync("ec", { namedCurve: "prime256v1" });
+    env.CLOUD_IMAGES_SIGNING_KEY = pgp.privateKey;
+    env.CLOUD_IMAGES_ATTESTATION_KEY = att.privateKey.export({ format: "pem", type: "pkcs8" }).toString();
+    releaseKeys.openpgp = join(dir, "openpgp.pub.asc");
+    releaseKeys.attestation = join(dir, "attestation.pub.pem");
+    writeFileSync(releaseKeys.openpgp, pgp.publicKey);
+    writeFileSync(releaseKeys.attestation, att.publicKey.export({ format: "pem", type: "spki" }));
     cpSync(join(DEMO_DIR, TEMPLATE), join(dir, TEMPLATE));
     // No pinned stamp: the guest writes the one each run gives Packer (TIME_STAMP), as after `npm run demo`.
     const prepared = await prepareDemo({ dir, accelerator: "tcg" });
@@ -73,7 +85,7 @@ describe.skipIf(skip !== null)("cloud-images run: the demo leg", () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it("builds, verifies, publishes and reports, recording every step", async () => {
+  it("builds, verifies, publishes, releases and reports, recording every step", async () => {
     const r = await run(["--release", "9.6", "--timestamp", TS, "--store", `file://${store}`, "--json"]);
     expect(r.stderr).toContain("==> build");
     expect(r.code, r.stderr).toBe(0);
@@ -85,6 +97,7 @@ describe.skipIf(skip !== null)("cloud-images run: the demo leg", () => {
       ["checksum", "ok"],
       ["verify", "ok"],
       ["publish", "ok"],
+      ["release", "ok"],
       ["report", "ok"],
     ]);
     expect(m.tests.offline).toBe("passed");
@@ -112,7 +125,7 @@ describe.skipIf(skip !== null)("cloud-images run: the demo leg", () => {
 
     // The store holds the four objects under the leg's prefix, identical to the files, tagged public=yes.
     const keys = readdirSync(join(store, PREFIX)).filter(
-      (f) => !f.endsWith(".json") || f.endsWith(".cdx.json"),
+      (f) => (!f.endsWith(".json") || f.endsWith(".cdx.json")) && !f.startsWith("CHECKSUM"),
     );
     expect(keys.sort()).toEqual([IMAGE, `${IMAGE}.cdx.json`, `${IMAGE}.sha256sum`, `${IMAGE}.txt`].sort());
     for (const name of keys) {
@@ -122,6 +135,30 @@ describe.skipIf(skip !== null)("cloud-images run: the demo leg", () => {
       });
     }
     expect(m.published?.objects.map((o) => o.key).sort()).toEqual(keys.map((k) => `${PREFIX}/${k}`).sort());
+    // The release step: a signed CHECKSUM, the image's bundles and the index; verify-release accepts it
+    // and names the build's template commit and builder.
+    expect(readdirSync(join(store, PREFIX))).toEqual(
+      expect.arrayContaining([
+        "CHECKSUM",
+        "CHECKSUM.asc",
+        `${IMAGE}.sigstore.json`,
+        `${IMAGE}.test-result.sigstore.json`,
+      ]),
+    );
+    expect(existsSync(join(store, "streams/9.json"))).toBe(true);
+    expect(existsSync(join(store, "streams/v1/index.json"))).toBe(true);
+    const verified = await runCli([
+      "verify-release",
+      join(store, PREFIX),
+      "--key",
+      releaseKeys.openpgp,
+      "--attestation-key",
+      releaseKeys.attestation,
+    ]);
+    expect(verified.code, verified.stderr).toBe(0);
+    expect(verified.stdout).toContain("leg:       gencloud 9 x86_64, release 9.6, stamp 20260220143000");
+    expect(verified.stdout).toMatch(/builder: {3}urn:cloud-images:host:/);
+    expect(m.builder?.id).toMatch(/^urn:cloud-images:host:/);
     // The build log sits beside the image.
     expect(readFileSync(`${imagePath()}.packer.log`, "utf8")).toContain("Builds finished");
     // The human summary (printed outside Actions) has the seed's headline.
@@ -180,6 +217,7 @@ describe.skipIf(skip !== null)("cloud-images run: the demo leg", () => {
       ["checksum", "reused"],
       ["verify", "ok"],
       ["publish", "ok"],
+      ["release", "ok"],
       ["report", "ok"],
     ]);
     expect(r.stderr).toContain(`skipped (identical object exists): ${PREFIX}/${IMAGE}`);
@@ -254,7 +292,16 @@ describe.skipIf(skip !== null)("cloud-images run: the demo leg", () => {
       );
       expect(r.code, r.stderr).toBe(0);
       expect(await listKeys(s3, PREFIX)).toEqual(
-        [IMAGE, `${IMAGE}.cdx.json`, `${IMAGE}.sha256sum`, `${IMAGE}.txt`]
+        [
+          IMAGE,
+          `${IMAGE}.cdx.json`,
+          `${IMAGE}.sha256sum`,
+          `${IMAGE}.txt`,
+          `${IMAGE}.sigstore.json`,
+          `${IMAGE}.test-result.sigstore.json`,
+          "CHECKSUM",
+          "CHECKSUM.asc",
+        ]
           .map((n) => `${PREFIX}/${n}`)
           .sort(),
       );
@@ -395,6 +442,7 @@ describe.skipIf(skip !== null)("cloud-images run: the demo leg", () => {
       ["checksum", "ok"],
       ["verify", "failed"],
       ["publish", "skipped"],
+      ["release", "skipped"],
       ["report", "ok"],
     ]);
     expect(existsSync(failStore)).toBe(false);

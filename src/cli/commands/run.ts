@@ -47,7 +47,7 @@ export function register(program: Command): void {
   program
     .command("run")
     .description(
-      "run one build leg: prepare → build (Packer) → locate → checksum → verify → publish → report,\n" +
+      "run one build leg: prepare → build (Packer) → locate → checksum → verify → publish → release → report,\n" +
         "recording every step in IMAGE.manifest.json beside the image",
     )
     .requiredOption("--type <type>", "azure, gencloud, gencloud_ext4, oci or opennebula")

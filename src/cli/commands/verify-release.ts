@@ -163,7 +163,10 @@ function attestationLines(a: ImageAttestation): string[] {
     );
   if (a.templates) {
     const t = a.templates;
-    lines.push(`  templates: ${t.repository ?? "(repository unknown)"} @ ${t.commit ?? "(commit unknown)"}`);
+    const dirty = t.dirty ? " (with uncommitted changes)" : "";
+    lines.push(
+      `  templates: ${t.repository ?? "(repository unknown)"} @ ${t.commit ?? "(commit unknown)"}${dirty}`,
+    );
   }
   if (a.builder) lines.push(`  builder:   ${a.builder}${a.tool ? ` (cloud-images ${a.tool})` : ""}`);
   if (a.tests) {
