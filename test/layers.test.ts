@@ -44,7 +44,7 @@ const MAY_IMPORT: Readonly<Record<string, readonly string[]>> = {
   manifest: ["publish", "base"],
   ci: ["base"],
   notify: ["manifest", "inspect", "ci", "base"],
-  release: ["catalog", "manifest", "publish", "base"],
+  release: ["catalog", "manifest", "publish", "inspect", "base"],
   workflows: ["catalog", "resolve", "base"],
   boot: ["catalog", "resolve", "disk", "fs", "rpm", "inspect", "process", "base"],
   pipeline: BELOW_PIPELINE,

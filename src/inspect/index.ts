@@ -54,6 +54,7 @@ export {
   sourceDateEpoch,
 } from "./sbom.js";
 export { type ImageSbomOptions, sbomForImage } from "./sbom-image.js";
+export { packageFromPurl, packagesFromCycloneDx } from "./sbom-read.js";
 export { classifyLicense, isSpdxExpression, type LicenseClass } from "./spdx-license.js";
 export type { CheckResult, CheckStatus, Verdict } from "./verdict.js";
 export {

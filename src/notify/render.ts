@@ -4,14 +4,25 @@
  *   so links are `<a href>` lines), and
  * - the Mattermost message (a markdown list), with the run link and, for artifacts, `[zipped]` labels.
  */
-import type { PackageNameDiff } from "../inspect/package-diff.js";
+import type { PackageDiff, PackageNameDiff } from "../inspect/package-diff.js";
+import { formatEvr } from "../inspect/rpmvercmp.js";
 import type { LegManifest } from "../manifest/manifest.js";
 import { type LegLinks, type Link, testStatusLine } from "./links.js";
 
 export interface RenderOptions {
   readonly links: LegLinks;
-  /** Against the previous build's package list, when one was given. */
-  readonly packageDiff?: PackageNameDiff | undefined;
+  /** Against the previous build's package list (with version changes when both sides had versions). */
+  readonly packageDiff?: PackageNameDiff | PackageDiff | undefined;
+  /** The previous build the diff is against, when it was found in the store's index. */
+  readonly previous?: PreviousBuildInfo | undefined;
+}
+
+export interface PreviousBuildInfo {
+  readonly timeStamp: string;
+  readonly release: string;
+  readonly imageSize?: number | undefined;
+  /** This build's image size. */
+  readonly currentSize?: number | undefined;
 }
 
 export interface MattermostRenderOptions extends RenderOptions {
@@ -49,7 +60,8 @@ export function renderJobSummary(manifest: LegManifest, options: RenderOptions):
   }
   lines.push(testStatusLine(manifest.tests));
   let text = `${lines.join("\n")}\n`;
-  if (options.packageDiff) text += `\n${renderPackageDiff(options.packageDiff)}`;
+  if (options.previous) text += `\n${renderPreviousBuild(options.previous)}`;
+  if (options.packageDiff) text += `${options.previous ? "" : "\n"}${renderPackageDiff(options.packageDiff)}`;
   return text;
 }
 
@@ -68,7 +80,10 @@ export function renderMattermostText(manifest: LegManifest, options: MattermostR
   item("SBOM (CycloneDX)", links.sbom);
   lines.push(`- ${testStatusLine(manifest.tests)}`);
   let text = lines.join("\n");
-  if (options.packageDiff) text += `\n\n${renderPackageDiff(options.packageDiff).trimEnd()}`;
+  if (options.previous) text += `\n\n${renderPreviousBuild(options.previous).trimEnd()}`;
+  if (options.packageDiff) {
+    text += `${options.previous ? "\n" : "\n\n"}${renderPackageDiff(options.packageDiff).trimEnd()}`;
+  }
   return text;
 }
 
@@ -81,15 +96,51 @@ function nameList(names: readonly string[]): string {
   return more > 0 ? `${shown.join(", ")} … and ${more} more` : shown.join(", ");
 }
 
-export function renderPackageDiff(diff: PackageNameDiff): string {
-  if (diff.added.length === 0 && diff.removed.length === 0) {
+function size(bytes: number): string {
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let v = Math.abs(bytes);
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return `${bytes < 0 ? "-" : ""}${u === 0 ? v : v.toFixed(1)} ${units[u]}`;
+}
+
+/** `**Since the previous build** `STAMP` (release R): image A → B (+C)`. */
+export function renderPreviousBuild(previous: PreviousBuildInfo): string {
+  let line = `**Since the previous build** \`${previous.timeStamp}\` (release ${previous.release})`;
+  if (previous.imageSize !== undefined && previous.currentSize !== undefined) {
+    const delta = previous.currentSize - previous.imageSize;
+    line += `: image ${size(previous.imageSize)} → ${size(previous.currentSize)} (${delta >= 0 ? "+" : ""}${size(delta)})`;
+  }
+  return `${line}\n`;
+}
+
+export function renderPackageDiff(diff: PackageNameDiff | PackageDiff): string {
+  const versions = "versionsCompared" in diff && diff.versionsCompared ? diff : undefined;
+  const changed = versions ? versions.changed : [];
+  const upgraded = changed.filter((c) => c.direction === "upgrade");
+  const otherChanges = changed.filter((c) => c.direction !== "upgrade");
+  if (diff.added.length === 0 && diff.removed.length === 0 && changed.length === 0) {
     return `**Packages** compared with the previous build: no change (${diff.newCount} packages)\n`;
   }
+  const counts = [`${diff.added.length} added`, `${diff.removed.length} removed`];
+  if (versions) counts.push(`${upgraded.length} upgraded`);
+  if (otherChanges.length > 0) counts.push(`${otherChanges.length} downgraded or rebuilt`);
   const lines = [
-    `**Packages** compared with the previous build: ${diff.oldCount} → ${diff.newCount}, ` +
-      `${diff.added.length} added, ${diff.removed.length} removed`,
+    `**Packages** compared with the previous build: ${diff.oldCount} → ${diff.newCount}, ${counts.join(", ")}`,
   ];
-  if (diff.added.length > 0) lines.push(`- Added (${diff.added.length}): ${nameList(diff.added)}`);
-  if (diff.removed.length > 0) lines.push(`- Removed (${diff.removed.length}): ${nameList(diff.removed)}`);
+  const added = versions ? versions.addedPackages.map((p) => `${p.name} ${formatEvr(p)}`) : diff.added;
+  const removed = versions ? versions.removedPackages.map((p) => `${p.name} ${formatEvr(p)}`) : diff.removed;
+  if (added.length > 0) lines.push(`- Added (${added.length}): ${nameList(added)}`);
+  if (removed.length > 0) lines.push(`- Removed (${removed.length}): ${nameList(removed)}`);
+  const change = (c: PackageDiff["changed"][number]) => `${c.name} ${formatEvr(c.from)} → ${formatEvr(c.to)}`;
+  if (upgraded.length > 0) lines.push(`- Upgraded (${upgraded.length}): ${nameList(upgraded.map(change))}`);
+  if (otherChanges.length > 0) {
+    lines.push(
+      `- Downgraded or rebuilt (${otherChanges.length}): ${nameList(otherChanges.map((c) => `${change(c)} (${c.direction})`))}`,
+    );
+  }
   return `${lines.join("\n")}\n`;
 }

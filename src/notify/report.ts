@@ -8,7 +8,12 @@ import { dirname, isAbsolute, resolve } from "node:path";
 import { appendJobSummary } from "../ci/github.js";
 import { UsageError } from "../errors.js";
 import { readInputFile } from "../files.js";
-import { diffPackageNames, type PackageNameDiff, parsePackageNames } from "../inspect/package-diff.js";
+import {
+  diffPackageNames,
+  type PackageDiff,
+  type PackageNameDiff,
+  parsePackageNames,
+} from "../inspect/package-diff.js";
 import type { LegManifest } from "../manifest/manifest.js";
 import { legLinks, workflowRunUrl } from "./links.js";
 import {
@@ -17,12 +22,14 @@ import {
   type NotifyResult,
   postMattermost,
 } from "./mattermost.js";
-import { renderJobSummary, renderMattermostText } from "./render.js";
+import { type PreviousBuildInfo, renderJobSummary, renderMattermostText } from "./render.js";
 
 export interface LegReportOptions {
   /** GitHub artifact URLs by file name, when the files went to artifacts. */
   readonly artifactUrls?: Readonly<Record<string, string>> | undefined;
-  readonly packageDiff?: PackageNameDiff | undefined;
+  readonly packageDiff?: PackageNameDiff | PackageDiff | undefined;
+  /** The previous build the diff is against (found in the store's index). */
+  readonly previous?: PreviousBuildInfo | undefined;
   /** Append the summary to $GITHUB_STEP_SUMMARY (when it is set). */
   readonly appendSummary?: boolean | undefined;
   /** Post to this Mattermost webhook. */
@@ -42,9 +49,14 @@ export interface LegReport {
 export async function reportLeg(manifest: LegManifest, options: LegReportOptions = {}): Promise<LegReport> {
   const env = options.env ?? process.env;
   const links = legLinks(manifest, options.artifactUrls ?? {});
-  const packageDiff = options.packageDiff;
-  const summary = renderJobSummary(manifest, { links, packageDiff });
-  const mattermostText = renderMattermostText(manifest, { links, packageDiff, runUrl: workflowRunUrl(env) });
+  const { packageDiff, previous } = options;
+  const summary = renderJobSummary(manifest, { links, packageDiff, previous });
+  const mattermostText = renderMattermostText(manifest, {
+    links,
+    packageDiff,
+    previous,
+    runUrl: workflowRunUrl(env),
+  });
   const appended = options.appendSummary ? appendJobSummary(summary) : false;
   if (!options.webhookUrl) return { summary, mattermostText, appended };
   const payload = mattermostPayload(mattermostText, env);

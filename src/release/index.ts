@@ -29,6 +29,7 @@ export {
   type GeneratedKeyPair,
   generateSigningKey,
   loadSigningKey,
+  publicKeyOf,
   readVerificationKeys,
   type SignatureCheck,
   type SigningKey,
@@ -36,6 +37,14 @@ export {
   type VerificationKeys,
   verifyDetached,
 } from "./openpgp.js";
+export {
+  type ChangesSincePrevious,
+  changesSincePrevious,
+  findPreviousBuild,
+  localPackages,
+  type PreviousBuild,
+  publishedPackages,
+} from "./previous.js";
 export {
   bundleNames,
   CHECKSUM_NAME,

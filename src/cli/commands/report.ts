@@ -1,3 +1,4 @@
+import { dirname, resolve } from "node:path";
 import type { Command } from "commander";
 import { appendJobSummary } from "../../ci/github.js";
 import { UsageError } from "../../errors.js";
@@ -13,11 +14,18 @@ import {
   validateWebhookUrl,
 } from "../../notify/mattermost.js";
 import { packageDiffForLeg, reportLeg } from "../../notify/report.js";
+import { openStore } from "../../publish/open-store.js";
+import { changesSincePrevious, localPackages, publishedPackages } from "../../release/previous.js";
 import { action, printJson, warn } from "../util.js";
 
 interface ReportOptions {
   manifest?: string;
   manifests?: string;
+  store?: string;
+  region?: string;
+  endpointUrl?: string;
+  pathStyle?: boolean;
+  previous: boolean;
   summary?: boolean;
   mattermost?: boolean;
   artifactUrl?: string[];
@@ -49,11 +57,22 @@ export function register(program: Command): void {
       "previous build's package list: adds the package diff (--manifest only)",
     )
     .option("--packages <FILE>", "this build's package list (default: the manifest's verdict.packagesFile)")
+    .option(
+      "--store <URL>",
+      "where to find the index and the previous build (default: the store the manifest records)",
+    )
+    .option("--region <R>", "S3 region for --store (default: the AWS chain)")
+    .option("--endpoint-url <URL>", "S3-compatible endpoint for --store")
+    .option("--path-style", "path-style S3 addressing for --store")
+    .option("--no-previous", "do not look for the previous build in the store's index")
     .option("--json", "print {summary, mattermost} as JSON (never the webhook URL)")
     .addHelpText(
       "after",
       "\nWithout --summary or --mattermost the summary is printed. A failed notification is reported on\n" +
         "stderr and gives exit 1 after the summary was written.\n" +
+        "With --manifest and an index in the store (written by `cloud-images release`), the report adds what\n" +
+        "changed since the leg's previous indexed build: packages added, removed and upgraded (with versions,\n" +
+        "from the SBOMs) and the image size; --previous-packages FILE compares with that list instead.\n" +
         "\nExamples:\n" +
         "  cloud-images report --manifest output/AlmaLinux-9-GenericCloud-9.6-20260220.x86_64.qcow2.manifest.json --summary --mattermost\n" +
         "  cloud-images report --manifests legs/ --summary --mattermost",
@@ -79,11 +98,53 @@ function parseArtifactUrls(args: readonly string[]): Record<string, string> {
   return out;
 }
 
+/**
+ * What changed since the leg's previous indexed build, from the given store or the one the manifest
+ * records; nothing (with a warning when the store cannot be read) when there is no such build.
+ */
+async function sincePrevious(manifest: LegManifest, manifestPath: string, opts: ReportOptions) {
+  const recorded =
+    manifest.published?.kind === "s3" || manifest.published?.kind === "file"
+      ? manifest.published.store
+      : undefined;
+  const url = opts.store ?? recorded;
+  if (!url) return undefined;
+  try {
+    const store = await openStore(url, {
+      region: opts.region,
+      endpointUrl: opts.endpointUrl,
+      forcePathStyle: opts.pathStyle,
+    });
+    try {
+      const verify = manifest.steps.find((s) => s.name === "verify" && s.status !== "failed")?.outputs;
+      const beside = (path: unknown) =>
+        typeof path === "string" ? resolve(dirname(manifestPath), path) : undefined;
+      // With versions when either SBOM can be read (this machine's, else the published one).
+      const current =
+        (await localPackages({ sbom: beside(verify?.sbomFile) })) ??
+        (await publishedPackages(store, manifest)) ??
+        (await localPackages({ packages: opts.packages ?? beside(manifest.verdict?.packagesFile) }));
+      return current ? await changesSincePrevious(store, manifest, current) : undefined;
+    } finally {
+      await store.close();
+    }
+  } catch (e) {
+    if (e instanceof UsageError && opts.store) throw e;
+    warn(`cannot compare with the previous build in ${url}: ${(e as Error).message}`);
+    return undefined;
+  }
+}
+
 async function run(opts: ReportOptions): Promise<number> {
   if (!opts.manifest === !opts.manifests)
     throw new UsageError("give exactly one of --manifest FILE or --manifests DIR");
-  if (opts.manifests && (opts.previousPackages || opts.packages || (opts.artifactUrl ?? []).length > 0)) {
-    throw new UsageError("--previous-packages, --packages and --artifact-url apply to --manifest only");
+  if (
+    opts.manifests &&
+    (opts.previousPackages || opts.packages || (opts.artifactUrl ?? []).length > 0 || opts.store)
+  ) {
+    throw new UsageError(
+      "--previous-packages, --packages, --artifact-url and --store apply to --manifest only",
+    );
   }
   const artifactUrls = parseArtifactUrls(opts.artifactUrl ?? []);
   const webhook = opts.mattermost ? process.env.MATTERMOST_WEBHOOK_URL : undefined;
@@ -97,10 +158,15 @@ async function run(opts: ReportOptions): Promise<number> {
   let text: string;
   if (opts.manifest) {
     const manifest = await readLegManifest(opts.manifest);
+    const changes =
+      opts.previousPackages || !opts.previous
+        ? undefined
+        : await sincePrevious(manifest, opts.manifest, opts);
     const packageDiff = opts.previousPackages
       ? await packageDiffForLeg(manifest, opts.manifest, opts.previousPackages, opts.packages)
-      : undefined;
-    ({ summary, mattermostText: text } = await reportLeg(manifest, { artifactUrls, packageDiff }));
+      : changes?.packages;
+    const previous = changes ? { ...changes.previous, currentSize: changes.imageSize } : undefined;
+    ({ summary, mattermostText: text } = await reportLeg(manifest, { artifactUrls, packageDiff, previous }));
   } else {
     const files = await findManifestFiles(opts.manifests!);
     const manifests: LegManifest[] = [];

@@ -1,7 +1,31 @@
-/** report: the job summary (into $GITHUB_STEP_SUMMARY when set) and, with --notify, Mattermost. */
+/**
+ * report: the job summary (into $GITHUB_STEP_SUMMARY when set) and, with --notify, Mattermost. With
+ * an index in the store, both say what changed since the leg's previous indexed build.
+ */
 import { packageDiffForLeg, reportLeg } from "../../notify/report.js";
-import type { Step } from "../context.js";
+import { openStore } from "../../publish/open-store.js";
+import { changesSincePrevious, localPackages } from "../../release/previous.js";
+import type { LegContext, Step } from "../context.js";
 import { manifestPathOf } from "../resume.js";
+
+/** The changes since the previous indexed build; a problem reading the index is a warning, never a failure. */
+async function sincePrevious(ctx: LegContext) {
+  const { options, state } = ctx;
+  if (options.store === "none" || !state.imagePath) return undefined;
+  const current = await localPackages({ sbom: state.sbomPath, packages: state.packagesPath });
+  if (!current) return undefined;
+  try {
+    const store = await openStore(options.store, options.storeOptions);
+    try {
+      return await changesSincePrevious(store, ctx.manifest, current);
+    } finally {
+      await store.close();
+    }
+  } catch (e) {
+    ctx.warn(`cannot compare with the previous build in the store's index: ${(e as Error).message}`);
+    return undefined;
+  }
+}
 
 export const report: Step = {
   name: "report",
@@ -9,13 +33,16 @@ export const report: Step = {
   async run(ctx) {
     const { options, state } = ctx;
     const manifestPath = manifestPathOf(state, ctx.paths);
+    // --previous-packages wins; else the previous build the store's index lists, when there is one.
+    const changes = options.previousPackages ? undefined : await sincePrevious(ctx);
     const packageDiff =
       options.previousPackages && state.packagesPath
         ? await packageDiffForLeg(ctx.manifest, manifestPath, options.previousPackages, state.packagesPath)
-        : undefined;
+        : changes?.packages;
     const webhookUrl = options.notify ? ctx.env.MATTERMOST_WEBHOOK_URL : undefined;
     const result = await reportLeg(ctx.manifest, {
       packageDiff,
+      previous: changes ? { ...changes.previous, currentSize: changes.imageSize } : undefined,
       appendSummary: true,
       webhookUrl,
       env: ctx.env,
@@ -24,6 +51,7 @@ export const report: Step = {
     state.summary = result.summary;
     const outputs: Record<string, unknown> = {
       summary: result.appended ? "$GITHUB_STEP_SUMMARY" : "printed",
+      ...(changes ? { previousBuild: changes.previous.timeStamp } : {}),
     };
     if (result.delivery) {
       const { ok, attempts, error, target } = result.delivery.result;
