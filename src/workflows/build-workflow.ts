@@ -5,7 +5,13 @@
  * pinned by commit, and the workflow token gets no permission a job does not need.
  */
 import { type Arch, isKitten, type Version, WORKFLOWS, type WorkflowId } from "../catalog/catalog.js";
-import { DEFAULT_TEMPLATES_REPOSITORY, SHARED_ACTION_DIR, TEMPLATES_DIR, TOOL_DIR } from "./layout.js";
+import {
+  DEFAULT_TEMPLATES_REPOSITORY,
+  LEG_MANIFEST_ARTIFACT,
+  SHARED_ACTION_DIR,
+  TEMPLATES_DIR,
+  TOOL_DIR,
+} from "./layout.js";
 import { type ArchMatrixSpec, archMatrixSpec } from "./matrix-spec.js";
 import { ACTIONS, uses } from "./pins.js";
 import { checkoutTool, installToolSteps, TOOL_CLI } from "./tool-steps.js";
@@ -237,9 +243,56 @@ export function legJobs(id: WorkflowId): Obj {
   return jobs;
 }
 
+/**
+ * The final job: once every leg is done (whatever its outcome), `cloud-images release` signs and
+ * indexes the legs that were published and passed; then, when the repository sets the variable
+ * ATTEST_BUILD_PROVENANCE to true, GitHub's own provenance attestation for the same images.
+ */
+function releaseJob(legJobNames: readonly string[]): Obj {
+  return {
+    name: "Sign and index the release",
+    if: "${{ !cancelled() && inputs.upload_to_s3 }}",
+    needs: ["init-data", ...legJobNames],
+    // id-token: keyless Sigstore bundles (no CLOUD_IMAGES_ATTESTATION_KEY) and GitHub attestations;
+    // attestations: write for actions/attest-build-provenance.
+    permissions: { "id-token": "write", contents: "read", attestations: "write" },
+    "runs-on": "ubuntu-24.04",
+    steps: [
+      ...installToolSteps(),
+      {
+        name: "Collect the legs' manifests",
+        uses: uses(ACTIONS.downloadArtifact),
+        with: { pattern: `${LEG_MANIFEST_ARTIFACT}-*`, path: "legs" },
+      },
+      {
+        name: "Sign and index the published legs",
+        env: {
+          STORE: "${{ format('s3://{0}', vars.AWS_S3_BUCKET) }}",
+          AWS_ACCESS_KEY_ID: "${{ secrets.AWS_ACCESS_KEY_ID }}",
+          AWS_SECRET_ACCESS_KEY: "${{ secrets.AWS_SECRET_ACCESS_KEY }}",
+          AWS_REGION: "${{ vars.AWS_REGION }}",
+          CLOUD_IMAGES_SIGNING_KEY: "${{ secrets.CLOUD_IMAGES_SIGNING_KEY }}",
+          CLOUD_IMAGES_SIGNING_PASSPHRASE: "${{ secrets.CLOUD_IMAGES_SIGNING_PASSPHRASE }}",
+          CLOUD_IMAGES_ATTESTATION_KEY: "${{ secrets.CLOUD_IMAGES_ATTESTATION_KEY }}",
+        },
+        run: `${TOOL_CLI} release --manifests legs --store "$STORE" --summary --subjects subjects.sha256sum
+`,
+      },
+      {
+        name: "Attest build provenance (GitHub attestations)",
+        if: "${{ vars.ATTEST_BUILD_PROVENANCE == 'true' && hashFiles('subjects.sha256sum') != '' }}",
+        uses: uses(ACTIONS.attestBuildProvenance),
+        with: { "subject-checksums": "subjects.sha256sum" },
+      },
+    ],
+  };
+}
+
 /** The workflow object for `id`. */
 export function buildWorkflow(id: WorkflowId): Obj {
-  const jobs: Obj = { "init-data": initDataJob(), ...legJobs(id) };
+  const legs = legJobs(id);
+  const builds = Object.values(BUILD_JOBS).filter((name) => name in legs);
+  const jobs: Obj = { "init-data": initDataJob(), ...legs, release: releaseJob(builds) };
   return {
     name: WORKFLOWS[id].name,
     "run-name": runName(id),

@@ -17,3 +17,6 @@ export const HEADER = [
   "Change src/catalog/catalog.ts (or src/workflows/), then run `npx cloud-images workflows generate`;",
   "`npx cloud-images workflows check` fails while this file differs from what would be generated.",
 ];
+
+/** The artifact each leg hands its manifest over in, for the release job (`leg-manifest-TYPE-VARIANT-ARCH`). */
+export const LEG_MANIFEST_ARTIFACT = "leg-manifest";

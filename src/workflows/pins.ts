@@ -17,6 +17,12 @@ export const ACTIONS = {
   checkout: pin("actions/checkout", "d23441a48e516b6c34aea4fa41551a30e30af803", "v6.1.0"),
   setupNode: pin("actions/setup-node", "249970729cb0ef3589644e2896645e5dc5ba9c38", "v6.5.0"),
   uploadArtifact: pin("actions/upload-artifact", "b7c566a772e6b6bfb58ed0dc250532a479d7789f", "v6.0.0"),
+  downloadArtifact: pin("actions/download-artifact", "3e5f45b2cfb9172054b4087a40e8e0b5a5461e7c", "v8.0.1"),
+  attestBuildProvenance: pin(
+    "actions/attest-build-provenance",
+    "a2bbfa25375fe432b6a289bc6b6cd05ecd0c4c32",
+    "v4.1.0",
+  ),
   // Renamed from NextChapterSoftware. Upstream moved to v1.12, whose commit is not in any copy of the
   // repository readable here; this is v1.11's commit (verified) until v1.12's can be (README, CI section).
   ec2Runner: pin("unblocked/ec2-action-builder", "70344ab48a310a0d62700b708d3d608272732ff8", "v1.11"),

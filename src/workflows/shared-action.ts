@@ -5,7 +5,7 @@
  * `report`). Bash only installs packages and invokes the CLI; values arrive through `env:`.
  */
 import { IMAGE_TYPES } from "../catalog/catalog.js";
-import { CLI_ENV, NODE_VERSION, TEMPLATES_DIR } from "./layout.js";
+import { CLI_ENV, LEG_MANIFEST_ARTIFACT, NODE_VERSION, TEMPLATES_DIR } from "./layout.js";
 import { ACTIONS, uses } from "./pins.js";
 
 type Obj = Record<string, unknown>;
@@ -201,11 +201,28 @@ function steps(): Obj[] {
         "compression-level": 9,
       },
     },
+    {
+      // The release job (after every leg) signs and indexes what the legs published, from their manifests.
+      name: "Hand the manifest to the release job",
+      if: "${{ !cancelled() && inputs.upload_to_s3 == 'true' && steps.run.outputs.manifest != '' }}",
+      uses: uses(ACTIONS.uploadArtifact),
+      with: {
+        name: `${LEG_MANIFEST_ARTIFACT}-\${{ inputs.type }}-\${{ inputs.variant }}-\${{ inputs.arch }}`,
+        path: "${{ steps.run.outputs.manifest }}\n",
+        "compression-level": 9,
+        "retention-days": 7,
+      },
+    },
     bash({
       name: "Report to the job summary and Mattermost",
       if: "${{ !cancelled() && steps.run.outputs.manifest != '' }}",
       env: {
         MANIFEST: "${{ steps.run.outputs.manifest }}",
+        // The store's index tells what changed since the leg's previous release.
+        STORE: "${{ inputs.upload_to_s3 == 'true' && format('s3://{0}', inputs.AWS_S3_BUCKET) || '' }}",
+        AWS_ACCESS_KEY_ID: "${{ inputs.upload_to_s3 == 'true' && inputs.S3_ACCESS_KEY_ID || '' }}",
+        AWS_SECRET_ACCESS_KEY: "${{ inputs.upload_to_s3 == 'true' && inputs.S3_SECRET_ACCESS_KEY || '' }}",
+        AWS_REGION: "${{ inputs.AWS_REGION }}",
         NOTIFY: "${{ inputs.notify_mattermost == 'true' && 'yes' || '' }}",
         MATTERMOST_WEBHOOK_URL: "${{ inputs.MATTERMOST_WEBHOOK_URL }}",
         MATTERMOST_CHANNEL: "${{ inputs.MATTERMOST_CHANNEL }}",
@@ -214,7 +231,7 @@ function steps(): Obj[] {
         PACKAGES_URL: "${{ steps.packages-artifact.outputs.artifact-url }}",
       },
       run:
-        `${CLI} report --manifest "$MANIFEST" --summary \${NOTIFY:+--mattermost} \\\n` +
+        `${CLI} report --manifest "$MANIFEST" --summary \${NOTIFY:+--mattermost} \${STORE:+--store "$STORE"} \\\n` +
         '  ${IMAGE_URL:+--artifact-url "image=$IMAGE_URL"} \\\n' +
         '  ${CHECKSUM_URL:+--artifact-url "checksum=$CHECKSUM_URL"} \\\n' +
         '  ${PACKAGES_URL:+--artifact-url "packages=$PACKAGES_URL"}\n',

@@ -39,7 +39,7 @@ describe("no expressions inside run:", () => {
 
 describe("token permissions", () => {
   for (const [id, path] of Object.entries(WORKFLOW_PATHS)) {
-    it(`${id}: none at the top, id-token write + contents read on build jobs only`, () => {
+    it(`${id}: none at the top, id-token write + contents read on build jobs, attestations too on release`, () => {
       const doc = committedYaml(path);
       expect(doc.permissions).toEqual({});
       for (const [name, job] of Object.entries(doc.jobs as Record<string, Obj>)) {
@@ -47,6 +47,8 @@ describe("token permissions", () => {
         const perms = job.permissions as Record<string, string>;
         if (name.startsWith("build-")) {
           expect(perms).toEqual({ "id-token": "write", contents: "read" });
+        } else if (name === "release") {
+          expect(perms).toEqual({ "id-token": "write", contents: "read", attestations: "write" });
         } else {
           for (const [scope, level] of Object.entries(perms)) {
             expect(`${scope}: ${level}`).toBe("contents: read");

@@ -59,7 +59,7 @@ export function register(program: Command): void {
     .option("--packages <FILE>", "this build's package list (default: the manifest's verdict.packagesFile)")
     .option(
       "--store <URL>",
-      "where to find the index and the previous build (default: the store the manifest records)",
+      "where to find the index and the previous build (default: the manifest's store when it is file://)",
     )
     .option("--region <R>", "S3 region for --store (default: the AWS chain)")
     .option("--endpoint-url <URL>", "S3-compatible endpoint for --store")
@@ -99,14 +99,13 @@ function parseArtifactUrls(args: readonly string[]): Record<string, string> {
 }
 
 /**
- * What changed since the leg's previous indexed build, from the given store or the one the manifest
- * records; nothing (with a warning when the store cannot be read) when there is no such build.
+ * What changed since the leg's previous indexed build, from the given store or, for a file:// store,
+ * the one the manifest records (an S3 store is only asked when given with --store: no surprise network
+ * access, no credential lookups). Nothing (with a warning when the store cannot be read) when there is
+ * no such build.
  */
 async function sincePrevious(manifest: LegManifest, manifestPath: string, opts: ReportOptions) {
-  const recorded =
-    manifest.published?.kind === "s3" || manifest.published?.kind === "file"
-      ? manifest.published.store
-      : undefined;
+  const recorded = manifest.published?.kind === "file" ? manifest.published.store : undefined;
   const url = opts.store ?? recorded;
   if (!url) return undefined;
   try {
