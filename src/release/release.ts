@@ -20,7 +20,7 @@ import { encodeKey } from "../publish/url.js";
 import { quoted } from "../publish/validate.js";
 import { type Attester, attest } from "./attest.js";
 import { type ChecksumEntry, formatChecksumFile, parseChecksumFile } from "./checksum-file.js";
-import { type ManifestFile, type ReleasedLeg, type SkippedLeg, selectLegs } from "./legs.js";
+import { legName, type ManifestFile, type ReleasedLeg, type SkippedLeg, selectLegs } from "./legs.js";
 import { type SigningKey, signDetached } from "./openpgp.js";
 import {
   INDEX_KEY,
@@ -147,18 +147,14 @@ export async function releaseLegs(options: ReleaseOptions): Promise<ReleaseResul
   const folders: ReleaseFolder[] = [];
   const signatures: PlannedObject[] = [];
   for (const [prefix, inFolder] of groupBy(legs, (l) => l.prefix)) {
-    const entries = new Map<string, ChecksumEntry>();
-    for (const leg of inFolder) {
-      const made = bundleObjects.get(leg);
-      for (const o of [...leg.objects, made?.provenance, made?.tests]) {
-        if (o && prefixOf(o.key) === prefix)
-          entries.set(o.name, { name: o.name, sha256: o.sha256, size: o.size });
-      }
-    }
+    const own = ownObjects(inFolder, bundleObjects, prefix);
+    const entries = new Map<string, ChecksumEntry>(
+      own.map((o) => [o.name, { name: o.name, sha256: o.sha256, size: o.size }]),
+    );
     const checksumKey = prefix === "" ? CHECKSUM_NAME : `${prefix}/${CHECKSUM_NAME}`;
     const previous = await store.get(checksumKey);
     if (previous) keepListedObjects(previous, checksumKey, entries, warn);
-    await dropUnconfirmed(store, prefix, entries, ownNames(legs, bundleObjects, prefix), checksumKey, warn);
+    await dropUnconfirmed(store, prefix, entries, new Set(own.map((o) => o.name)), checksumKey, warn);
     const text = Buffer.from(formatChecksumFile([...entries.values()]));
     let signatureKey: string | undefined;
     if (options.openpgp) {
@@ -194,7 +190,7 @@ export async function releaseLegs(options: ReleaseOptions): Promise<ReleaseResul
       const made = bundleObjects.get(l);
       return {
         path: l.path,
-        leg: `${l.manifest.leg.type} ${l.manifest.leg.variant} ${l.manifest.leg.arch}`,
+        leg: legName(l.manifest),
         image: l.image.key,
         bundles: [made?.provenance?.key, made?.tests?.key].filter((k): k is string => k !== undefined),
       };
@@ -282,19 +278,18 @@ function keepListedObjects(
   for (const entry of listed) if (!entries.has(entry.name)) entries.set(entry.name, entry);
 }
 
-/** This release's own files (already checked against the store) in a folder, by name. */
-function ownNames(
+/** This release's own files in a folder (checked against the store, or made now): the legs' and their bundles. */
+function ownObjects(
   legs: readonly ReleasedLeg[],
   bundleObjects: Map<ReleasedLeg, { provenance?: PublishedObject; tests?: PublishedObject }>,
   prefix: string,
-): Set<string> {
-  const own = new Set<string>();
-  for (const leg of legs) {
+): PublishedObject[] {
+  return legs.flatMap((leg) => {
     const made = bundleObjects.get(leg);
-    for (const o of [...leg.objects, made?.provenance, made?.tests])
-      if (o && prefixOf(o.key) === prefix) own.add(o.name);
-  }
-  return own;
+    return [...leg.objects, made?.provenance, made?.tests].filter(
+      (o): o is PublishedObject => o !== undefined && prefixOf(o.key) === prefix,
+    );
+  });
 }
 
 /** Entries kept from an earlier CHECKSUM stay only when the store holds the file with the listed SHA-256. */

@@ -21,7 +21,8 @@ function filesOf(ctx: LegContext): PublishFile[] {
   return files.filter(([path]) => path !== undefined).map(([path, role]) => ({ path: path!, role }));
 }
 
-function recorded(objects: readonly PublishObjectResult[]): PublishedObject[] {
+/** What the manifest records of a publish: the objects that are in the store (uploaded or already there). */
+export function recorded(objects: readonly PublishObjectResult[]): PublishedObject[] {
   return objects
     .filter((o) => o.status === "uploaded" || o.status === "skipped")
     .map((o) => ({

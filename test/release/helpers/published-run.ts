@@ -7,6 +7,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Leg } from "../../../src/catalog/catalog.js";
 import type { LegManifest } from "../../../src/manifest/manifest.js";
+import { recorded } from "../../../src/pipeline/steps/publish.js";
 import { publishFiles } from "../../../src/publish/publish.js";
 import type { ObjectStore } from "../../../src/publish/types.js";
 import { resolveLeg } from "../../../src/resolve/resolve.js";
@@ -164,18 +165,7 @@ export async function publishLeg(
       ],
       { prefix: r.s3Prefix, tags: { public: "yes" } },
     );
-    manifest.published = {
-      store: result.store,
-      kind: result.kind,
-      objects: result.objects.map((o) => ({
-        role: o.role,
-        name: o.name,
-        key: o.key,
-        size: o.size,
-        sha256: o.sha256,
-        ...(o.url ? { url: o.url } : {}),
-      })),
-    };
+    manifest.published = { store: result.store, kind: result.kind, objects: recorded(result.objects) };
   }
   const legDir = join(manifestsDir, `${spec.type}-${spec.variant}-${spec.arch}-${spec.timeStamp}`);
   mkdirSync(legDir, { recursive: true });
