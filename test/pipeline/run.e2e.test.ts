@@ -159,6 +159,17 @@ describe.skipIf(skip !== null)("cloud-images run: the demo leg", () => {
     expect(verified.stdout).toContain("leg:       gencloud 9 x86_64, release 9.6, stamp 20260220143000");
     expect(verified.stdout).toMatch(/builder: {3}urn:cloud-images:host:/);
     expect(m.builder?.id).toMatch(/^urn:cloud-images:host:/);
+    // The keys reach no output, no log and no manifest.
+    const secretLines = [env.CLOUD_IMAGES_SIGNING_KEY!, env.CLOUD_IMAGES_ATTESTATION_KEY!]
+      .flatMap((k) => k.split("\n"))
+      .filter((l) => l.length > 30 && !l.startsWith("-----"));
+    const written = [
+      r.stdout,
+      r.stderr,
+      readFileSync(`${imagePath()}.manifest.json`, "utf8"),
+      verified.stdout,
+    ];
+    for (const line of secretLines) for (const text of written) expect(text).not.toContain(line.slice(0, 24));
     // The build log sits beside the image.
     expect(readFileSync(`${imagePath()}.packer.log`, "utf8")).toContain("Builds finished");
     // The human summary (printed outside Actions) has the seed's headline.

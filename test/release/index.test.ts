@@ -12,7 +12,9 @@ import { Ajv2020 } from "ajv/dist/2020.js";
 import addFormats from "ajv-formats";
 import { describe, expect, it } from "vitest";
 import { UsageError } from "../../src/errors.js";
+import type { LegManifest } from "../../src/manifest/manifest.js";
 import { formatChecksumFile, parseChecksumFile } from "../../src/release/checksum-file.js";
+import { selectLegs } from "../../src/release/legs.js";
 import {
   INDEX_KEY,
   type IndexedBuild,
@@ -190,6 +192,46 @@ describe("index documents", () => {
       (indexDocument(products).index as Record<string, { updated: string }>)[products.content_id]!.updated,
     ).toBe("Fri, 20 Feb 2026 16:00:00 +0000");
     expect(parseProducts({ format: "products:1.0" })).toMatch(/^content_id: /);
+  });
+});
+
+describe("which legs are released", () => {
+  it("only published legs whose verify passed and whose boot test, when it ran, passed", () => {
+    const base = JSON.parse(
+      readFileSync(new URL("../data/notify/gencloud-9-x86_64.manifest.json", import.meta.url), "utf8"),
+    ) as LegManifest;
+    const variant = (path: string, change: (m: LegManifest) => void) => {
+      const m = structuredClone(base);
+      change(m);
+      return { path, manifest: m };
+    };
+    const { legs, skipped } = selectLegs([
+      variant("ok", () => {}),
+      variant("boot-passed", (m) => {
+        m.tests.boot = "passed";
+      }),
+      variant("boot-failed", (m) => {
+        m.tests.boot = "failed";
+      }),
+      variant("verify-failed", (m) => {
+        m.tests.offline = "failed";
+        m.verdict!.passed = false;
+      }),
+      variant("artifacts", (m) => {
+        m.published!.kind = "artifact";
+      }),
+      variant("unpublished", (m) => {
+        delete m.published;
+      }),
+    ]);
+    expect(legs.map((l) => l.path)).toEqual(["ok", "boot-passed"]);
+    expect(legs[0]!.prefix).toBe("images/9/9.6/gencloud/20260220143000");
+    expect(Object.fromEntries(skipped.map((s) => [s.path, s.reason]))).toEqual({
+      "boot-failed": "its boot test failed",
+      "verify-failed": "its verification failed",
+      artifacts: "it went to GitHub artifacts, not to a store",
+      unpublished: "it was not published to a store",
+    });
   });
 });
 

@@ -377,6 +377,39 @@ describe("bad input writes nothing", () => {
     expect(v.stderr).toMatch(/error: CHECKSUM in .* is not signed \(no CHECKSUM\.asc\)$/m);
   });
 
+  it("a missing key file or attestation key, and an unreadable folder, are bad input (exit 2, one line)", async () => {
+    const folder = join(run.bucket, FOLDER);
+    const cases: [string[], Record<string, string>, RegExp][] = [
+      [
+        ["verify-release", folder, "--key", join(keysDir, "missing.asc")],
+        {},
+        /^cloud-images: error: cannot read key .*missing\.asc: no such file$/m,
+      ],
+      [
+        ["verify-release", join(run.root, "nowhere"), "--key", join(keysDir, "openpgp.pub.asc")],
+        {},
+        /^cloud-images: error: .*nowhere does not exist$/m,
+      ],
+      [
+        ["verify-release", folder, "--key", join(keysDir, "openpgp.pub.asc"), "--certificate-identity", "x"],
+        {},
+        /needs both --certificate-identity and --certificate-oidc-issuer/,
+      ],
+      [
+        ["release", "--manifests", run.manifests, "--store", run.storeUrl, "--attestation", "key"],
+        { CLOUD_IMAGES_ATTESTATION_KEY: "" },
+        /^cloud-images: error: --attestation key needs CLOUD_IMAGES_ATTESTATION_KEY/m,
+      ],
+    ];
+    const before = listing(run.bucket);
+    for (const [args, extra, message] of cases) {
+      const r = await runCli(args, { env: { ...env, ...extra } });
+      expect(r.code, `${args.join(" ")}: ${r.stderr}`).toBe(2);
+      expect(r.stderr).toMatch(message);
+    }
+    expect(listing(run.bucket)).toEqual(before);
+  });
+
   it("release with neither mode's options explains both; the point-release form keeps working", async () => {
     const r = await runCli(["release"]);
     expect(r.code).toBe(2);
