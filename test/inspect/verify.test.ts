@@ -390,7 +390,7 @@ describe("the package list file", () => {
     expect(verdict.checks.find((c) => c.name === "package-list")).toMatchObject({
       status: "fail",
       found: "not written",
-      message: `cannot write ${out}: ENOENT`,
+      message: `cannot write ${out}: no such file`,
     });
     expect(verdict.passed).toBe(false);
     expect(verdict.packagesFile).toBeUndefined();
