@@ -28,7 +28,7 @@ export interface KeylessAttester {
   readonly kind: "keyless";
   readonly fulcioUrl: string;
   readonly rekorUrl: string;
-  /** Supplies the OIDC token; default: GitHub Actions' (ACTIONS_ID_TOKEN_REQUEST_URL/TOKEN) or SIGSTORE_ID_TOKEN. */
+  /** Supplies the OIDC token (oidcTokenFrom); default: sigstore's own lookup in this process's environment. */
   readonly getToken?: (() => Promise<string>) | undefined;
 }
 
@@ -125,6 +125,29 @@ export async function attest(statement: unknown, attester: Attester): Promise<Se
     ...(attester.getToken ? { identityProvider: { getToken: attester.getToken } } : {}),
   });
   return bundle as unknown as SerializedBundle;
+}
+
+/**
+ * The OIDC token keyless signing presents to Fulcio, from `env` (not necessarily this process's):
+ * SIGSTORE_ID_TOKEN as given, else GitHub Actions' token for the audience `sigstore`.
+ */
+export function oidcTokenFrom(env: NodeJS.ProcessEnv): () => Promise<string> {
+  return async () => {
+    if (env.SIGSTORE_ID_TOKEN) return env.SIGSTORE_ID_TOKEN;
+    const requestUrl = env.ACTIONS_ID_TOKEN_REQUEST_URL;
+    const requestToken = env.ACTIONS_ID_TOKEN_REQUEST_TOKEN;
+    if (!requestUrl || !requestToken) throw new Error("no OIDC token: not in GitHub Actions with id-token: write");
+    const url = new URL(requestUrl);
+    url.searchParams.set("audience", "sigstore");
+    const response = await fetch(url, {
+      headers: { Accept: "application/json", Authorization: `Bearer ${requestToken}` },
+      signal: AbortSignal.timeout(30_000),
+    });
+    if (!response.ok) throw new Error(`the OIDC token request failed: HTTP ${response.status}`);
+    const value = ((await response.json()) as { value?: unknown }).value;
+    if (typeof value !== "string" || value === "") throw new Error("the OIDC token response holds no token");
+    return value;
+  };
 }
 
 /** True when keyless signing can get an OIDC token here (GitHub Actions with `id-token: write`). */

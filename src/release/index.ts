@@ -9,6 +9,7 @@ export {
   keylessAvailable,
   loadAttestationKey,
   loadAttestationPublicKey,
+  oidcTokenFrom,
   PUBLIC_GOOD_FULCIO_URL,
   PUBLIC_GOOD_REKOR_URL,
   type SerializedBundle,

@@ -8,6 +8,7 @@ import {
   type Attester,
   keylessAvailable,
   loadAttestationKey,
+  oidcTokenFrom,
   PUBLIC_GOOD_FULCIO_URL,
   PUBLIC_GOOD_REKOR_URL,
 } from "./attest.js";
@@ -64,6 +65,7 @@ export async function releaseKeysFromEnv(
     kind: "keyless",
     fulcioUrl: options.fulcioUrl ?? PUBLIC_GOOD_FULCIO_URL,
     rekorUrl: options.rekorUrl ?? PUBLIC_GOOD_REKOR_URL,
+    getToken: oidcTokenFrom(env),
   });
   if (mode === "key" || (mode === "auto" && pem?.trim())) {
     if (!pem?.trim())

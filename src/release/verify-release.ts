@@ -16,7 +16,8 @@ export interface VerifyReleaseOptions {
   readonly keys: VerificationKeys;
   /** How to trust the bundles; without it they are not verified (and the result says so). */
   readonly trust?: AttestationTrust | undefined;
-  readonly onProgress?: ((name: string, bytesDone: number) => void) | undefined;
+  /** Bytes just read of a listed file, and its size as CHECKSUM gives it (when it does). */
+  readonly onProgress?: ((name: string, bytes: number, size: number | undefined) => void) | undefined;
 }
 
 export interface VerifiedFile {
@@ -80,7 +81,7 @@ export async function verifyRelease(
   const notes: string[] = [];
   const files: VerifiedFile[] = [];
   for (const entry of entries) {
-    const found = await source.digest(entry.name, (n) => options.onProgress?.(entry.name, n));
+    const found = await source.digest(entry.name, (n) => options.onProgress?.(entry.name, n, entry.size));
     let status: VerifiedFile["status"] = "ok";
     if (!found) {
       status = "missing";

@@ -120,13 +120,13 @@ async function run(location: string, opts: VerifyReleaseCliOptions): Promise<num
   const result = await verifyRelease(source, {
     keys,
     trust,
-    onProgress: (name, bytes) => {
+    onProgress: (name, bytes, size) => {
       if (name !== current) {
         current = name;
         done = 0;
       }
       done += bytes;
-      progress.update({ name, phase: "hashing", bytesDone: done, bytesTotal: done });
+      progress.update({ name, phase: "hashing", bytesDone: done, bytesTotal: size ?? done });
     },
   });
   progress.clear();
