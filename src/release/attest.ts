@@ -136,7 +136,8 @@ export function oidcTokenFrom(env: NodeJS.ProcessEnv): () => Promise<string> {
     if (env.SIGSTORE_ID_TOKEN) return env.SIGSTORE_ID_TOKEN;
     const requestUrl = env.ACTIONS_ID_TOKEN_REQUEST_URL;
     const requestToken = env.ACTIONS_ID_TOKEN_REQUEST_TOKEN;
-    if (!requestUrl || !requestToken) throw new Error("no OIDC token: not in GitHub Actions with id-token: write");
+    if (!requestUrl || !requestToken)
+      throw new Error("no OIDC token: not in GitHub Actions with id-token: write");
     const url = new URL(requestUrl);
     url.searchParams.set("audience", "sigstore");
     const response = await fetch(url, {
