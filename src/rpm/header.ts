@@ -6,6 +6,7 @@
  * is one rpm accepts, and anything else is an RpmFormatError, never an out-of-bounds read.
  */
 import { RpmFormatError } from "../errors.js";
+import { type PgpSignatureInfo, parsePgpSignature } from "./pgp.js";
 import { DECLARED_TAG_TYPES, RpmType, type RpmTypeCode } from "./tag-types.js";
 
 export const HEADER_MAGIC = Buffer.from([0x8e, 0xad, 0xe8, 0x01, 0, 0, 0, 0]);
@@ -155,10 +156,25 @@ export function headerLength(
   return intro + il * ENTRY_SIZE + dl;
 }
 
-/** A parsed header: its entries by tag and typed accessors over its data store. */
-export interface RpmHeaderInit {
-  /** Entries by tag; dribbles (entries after the region) replace region entries of the same tag, as in rpm. */
-  readonly entries: ReadonlyMap<number, HeaderEntry>;
+/** Per index entry, in stored order: tag, type, offset, count, length (5 int32s each). */
+const FIELDS = 5;
+
+/** Where a parsed header's parts are. */
+export interface HeaderLayout {
+  readonly data: Buffer;
+  readonly index: Buffer;
+  readonly regionTag: number | null;
+  readonly regionEntries: number;
+  readonly regionDataLength: number;
+  readonly byteLength: number;
+  readonly what: string;
+}
+
+/**
+ * A parsed header: typed accessors over its data store. Made by parseHeader, which checks every entry;
+ * values are decoded only when asked for.
+ */
+export class RpmHeader implements HeaderLayout {
   /** The data store. */
   readonly data: Buffer;
   /** The raw index (16 bytes per entry, in stored order). */
@@ -172,86 +188,120 @@ export interface RpmHeaderInit {
   readonly byteLength: number;
   /** Names the header in error messages. */
   readonly what: string;
-}
+  /** The entries after the region entry, FIELDS int32s each, in stored order. */
+  private readonly table: Int32Array;
+  private map: Map<number, HeaderEntry> | undefined;
+  private readonly signatures = new Map<number, PgpSignatureInfo>();
 
-/** A parsed header: its entries by tag and typed accessors over its data store. Made by parseHeader. */
-export class RpmHeader implements RpmHeaderInit {
-  readonly entries: ReadonlyMap<number, HeaderEntry>;
-  readonly data: Buffer;
-  readonly index: Buffer;
-  readonly regionTag: number | null;
-  readonly regionEntries: number;
-  readonly regionDataLength: number;
-  readonly byteLength: number;
-  readonly what: string;
+  constructor(layout: HeaderLayout, table: Int32Array) {
+    this.data = layout.data;
+    this.index = layout.index;
+    this.regionTag = layout.regionTag;
+    this.regionEntries = layout.regionEntries;
+    this.regionDataLength = layout.regionDataLength;
+    this.byteLength = layout.byteLength;
+    this.what = layout.what;
+    this.table = table;
+  }
 
-  constructor(init: RpmHeaderInit) {
-    this.entries = init.entries;
-    this.data = init.data;
-    this.index = init.index;
-    this.regionTag = init.regionTag;
-    this.regionEntries = init.regionEntries;
-    this.regionDataLength = init.regionDataLength;
-    this.byteLength = init.byteLength;
-    this.what = init.what;
+  /** Entries by tag; dribbles (entries after the region) replace region entries of the same tag, as in rpm. */
+  get entries(): ReadonlyMap<number, HeaderEntry> {
+    if (!this.map) {
+      this.map = new Map();
+      const t = this.table;
+      for (let i = 0; i < t.length; i += FIELDS) this.map.set(t[i]!, this.entryAt(i));
+    }
+    return this.map;
+  }
+
+  private entryAt(i: number): HeaderEntry {
+    const t = this.table;
+    return {
+      tag: t[i]!,
+      type: t[i + 1] as RpmTypeCode,
+      offset: t[i + 2]!,
+      count: t[i + 3]!,
+      length: t[i + 4]!,
+    };
+  }
+
+  /** Position of `tag` in the table (the last entry wins, as dribbles replace), or -1. */
+  private find(tag: number): number {
+    const t = this.table;
+    for (let i = t.length - FIELDS; i >= 0; i -= FIELDS) if (t[i] === tag) return i;
+    return -1;
   }
 
   has(tag: number): boolean {
-    return this.entries.has(tag);
+    return this.find(tag) >= 0;
   }
 
   get(tag: number): HeaderEntry | undefined {
-    return this.entries.get(tag);
+    const i = this.find(tag);
+    return i < 0 ? undefined : this.entryAt(i);
   }
 
   /** A STRING (or the first element of a STRING_ARRAY/I18NSTRING) value; null when absent. */
   string(tag: number): string | null {
-    const e = this.entries.get(tag);
-    if (!e) return null;
-    if (e.type !== RpmType.STRING && e.type !== RpmType.STRING_ARRAY && e.type !== RpmType.I18NSTRING) {
-      throw this.typeError(e, "a string");
-    }
-    return this.readStrings(e, 1)[0]!;
+    const i = this.find(tag);
+    if (i < 0) return null;
+    const t = this.table;
+    if (!isStringType(t[i + 1]!)) throw this.typeError(i, "a string");
+    const d = this.data;
+    const start = t[i + 2]!;
+    const end = d.indexOf(0, start); // terminated: parseHeader checked every string
+    return end === start ? "" : d.toString("utf8", start, end);
   }
 
   /** A STRING_ARRAY/I18NSTRING (or a single STRING as a one-element list); null when absent. */
   strings(tag: number): string[] | null {
-    const e = this.entries.get(tag);
-    if (!e) return null;
-    if (e.type !== RpmType.STRING && e.type !== RpmType.STRING_ARRAY && e.type !== RpmType.I18NSTRING) {
-      throw this.typeError(e, "strings");
+    const i = this.find(tag);
+    if (i < 0) return null;
+    const t = this.table;
+    if (!isStringType(t[i + 1]!)) throw this.typeError(i, "strings");
+    const out: string[] = [];
+    const d = this.data;
+    let p = t[i + 2]!;
+    for (let n = t[i + 3]!; n > 0; n--) {
+      const end = d.indexOf(0, p);
+      out.push(end === p ? "" : d.toString("utf8", p, end));
+      p = end + 1;
     }
-    return this.readStrings(e, e.count);
+    return out;
   }
 
   /** Integer values (CHAR, INT8, INT16, INT32; INT64 when exactly representable); null when absent. */
   numbers(tag: number): number[] | null {
-    const e = this.entries.get(tag);
-    if (!e) return null;
+    const i = this.find(tag);
+    if (i < 0) return null;
+    const t = this.table;
+    const type = t[i + 1]!;
+    const offset = t[i + 2]!;
+    const count = t[i + 3]!;
     const out: number[] = [];
     const d = this.data;
-    for (let i = 0; i < e.count; i++) {
-      switch (e.type) {
+    for (let k = 0; k < count; k++) {
+      switch (type) {
         case RpmType.CHAR:
         case RpmType.INT8:
-          out.push(d[e.offset + i]!);
+          out.push(d[offset + k]!);
           break;
         case RpmType.INT16:
-          out.push(d.readUInt16BE(e.offset + 2 * i));
+          out.push(d.readUInt16BE(offset + 2 * k));
           break;
         case RpmType.INT32:
-          out.push(d.readUInt32BE(e.offset + 4 * i));
+          out.push(d.readUInt32BE(offset + 4 * k));
           break;
         case RpmType.INT64: {
-          const v = d.readBigUInt64BE(e.offset + 8 * i);
+          const v = d.readBigUInt64BE(offset + 8 * k);
           if (v > BigInt(Number.MAX_SAFE_INTEGER)) {
-            throw new RpmFormatError(`${this.what}: tag ${e.tag} value ${v} is too large for a number`);
+            throw new RpmFormatError(`${this.what}: tag ${tag} value ${v} is too large for a number`);
           }
           out.push(Number(v));
           break;
         }
         default:
-          throw this.typeError(e, "an integer");
+          throw this.typeError(i, "an integer");
       }
     }
     return out;
@@ -265,45 +315,58 @@ export class RpmHeader implements RpmHeaderInit {
 
   /** INT64 values as bigints (other integer types widened); null when absent. */
   bigints(tag: number): bigint[] | null {
-    const e = this.entries.get(tag);
-    if (!e) return null;
-    if (e.type !== RpmType.INT64) return this.numbers(tag)!.map(BigInt);
+    const i = this.find(tag);
+    if (i < 0) return null;
+    const t = this.table;
+    if (t[i + 1] !== RpmType.INT64) return this.numbers(tag)!.map(BigInt);
     const out: bigint[] = [];
-    for (let i = 0; i < e.count; i++) out.push(this.data.readBigUInt64BE(e.offset + 8 * i));
+    for (let k = 0; k < t[i + 3]!; k++) out.push(this.data.readBigUInt64BE(t[i + 2]! + 8 * k));
     return out;
+  }
+
+  /** The bytes of a BIN (or CHAR/INT8) value, as a view of the data store; null when absent. */
+  view(tag: number): Buffer | null {
+    const i = this.find(tag);
+    if (i < 0) return null;
+    const t = this.table;
+    const type = t[i + 1];
+    if (type !== RpmType.BIN && type !== RpmType.CHAR && type !== RpmType.INT8)
+      throw this.typeError(i, "binary");
+    return this.data.subarray(t[i + 2]!, t[i + 2]! + t[i + 4]!);
   }
 
   /** The raw bytes of a BIN (or CHAR/INT8) value; null when absent. A copy, safe to keep. */
   binary(tag: number): Buffer | null {
-    const e = this.entries.get(tag);
-    if (!e) return null;
-    if (e.type !== RpmType.BIN && e.type !== RpmType.CHAR && e.type !== RpmType.INT8) {
-      throw this.typeError(e, "binary");
-    }
-    return Buffer.from(this.data.subarray(e.offset, e.offset + e.length));
+    const v = this.view(tag);
+    return v === null ? null : Buffer.from(v);
   }
 
   /** A BIN value as lowercase hex; null when absent. */
   hex(tag: number): string | null {
-    return this.binary(tag)?.toString("hex") ?? null;
+    const i = this.find(tag);
+    if (i < 0) return null;
+    const t = this.table;
+    const type = t[i + 1];
+    if (type !== RpmType.BIN && type !== RpmType.CHAR && type !== RpmType.INT8)
+      throw this.typeError(i, "binary");
+    return this.data.toString("hex", t[i + 2]!, t[i + 2]! + t[i + 4]!);
   }
 
-  private readStrings(e: HeaderEntry, n: number): string[] {
-    const out: string[] = [];
-    let p = e.offset;
-    const d = this.data;
-    for (let i = 0; i < n; i++) {
-      let end = p;
-      while (d[end] !== 0) end++; // terminated: parseHeader checked every string
-      out.push(end === p ? "" : d.toString("utf8", p, end));
-      p = end + 1;
-    }
-    return out;
+  /** The OpenPGP signature packet of a BIN tag (RSAHEADER, DSAHEADER...), parsed once; null when absent. */
+  pgpSignature(tag: number): PgpSignatureInfo | null {
+    const cached = this.signatures.get(tag);
+    if (cached) return cached;
+    const pkt = this.view(tag);
+    if (pkt === null) return null;
+    const info = parsePgpSignature(pkt);
+    this.signatures.set(tag, info);
+    return info;
   }
 
-  private typeError(e: HeaderEntry, wanted: string): RpmFormatError {
+  private typeError(i: number, wanted: string): RpmFormatError {
+    const t = this.table;
     return new RpmFormatError(
-      `${this.what}: tag ${e.tag} has type ${TYPE_NAMES[e.type]}, expected ${wanted}`,
+      `${this.what}: tag ${t[i]} has type ${TYPE_NAMES[t[i + 1]!]}, expected ${wanted}`,
     );
   }
 }
@@ -326,36 +389,30 @@ export function parseHeader(buf: Buffer, options: ParseHeaderOptions): RpmHeader
   const indexStart = intro;
   const dataStart = intro + il * ENTRY_SIZE;
   const data = buf.subarray(dataStart, dataStart + dl);
-  const raw = (i: number) => {
-    const p = indexStart + i * ENTRY_SIZE;
-    return {
-      tag: buf.readUInt32BE(p),
-      type: buf.readUInt32BE(p + 4),
-      offset: buf.readInt32BE(p + 8),
-      count: buf.readUInt32BE(p + 12),
-    };
-  };
 
   // The region: its entry comes first and points at a 16-byte trailer in the data store.
   let region: number | null = null;
   let ril = il;
   let rdl = dl;
-  const first = raw(0);
+  const firstTag = buf.readUInt32BE(indexStart);
+  const firstType = buf.readUInt32BE(indexStart + 4);
+  const firstOffset = buf.readInt32BE(indexStart + 8);
+  const firstCount = buf.readUInt32BE(indexStart + 12);
   const isRegionTag = (t: number) =>
     t === tags.HEADERIMAGE || t === tags.HEADERSIGNATURES || t === tags.HEADERIMMUTABLE;
-  const wantedRegion = options.regionTag ?? first.tag;
-  if (isRegionTag(first.tag) && first.tag === wantedRegion) {
-    if (first.type !== RpmType.BIN || first.count !== ENTRY_SIZE) {
+  const wantedRegion = options.regionTag ?? firstTag;
+  if (isRegionTag(firstTag) && firstTag === wantedRegion) {
+    if (firstType !== RpmType.BIN || firstCount !== ENTRY_SIZE) {
       throw new RpmFormatError(
-        `${what}: region tag ${first.tag} has type ${first.type} count ${first.count} (expected BIN, 16)`,
+        `${what}: region tag ${firstTag} has type ${firstType} count ${firstCount} (expected BIN, 16)`,
       );
     }
-    if (first.offset < 0 || first.offset + ENTRY_SIZE > dl) {
+    if (firstOffset < 0 || firstOffset + ENTRY_SIZE > dl) {
       throw new RpmFormatError(
-        `${what}: region trailer offset ${first.offset} outside the data store (${dl} bytes)`,
+        `${what}: region trailer offset ${firstOffset} outside the data store (${dl} bytes)`,
       );
     }
-    const t = first.offset;
+    const t = firstOffset;
     let trailerTag = data.readUInt32BE(t);
     const trailerType = data.readUInt32BE(t + 4);
     const trailerOffset = -data.readInt32BE(t + 8);
@@ -381,86 +438,71 @@ export function parseHeader(buf: Buffer, options: ParseHeaderOptions): RpmHeader
       );
     }
     region = wantedRegion;
-  } else if (isRegionTag(first.tag) || first.tag < tags.HEADERI18NTABLE) {
+  } else if (isRegionTag(firstTag) || firstTag < tags.HEADERI18NTABLE) {
     const expected = options.regionTag ?? "61, 62 or 63";
     throw new RpmFormatError(
-      `${what}: first tag ${first.tag} is neither the region tag (${expected}) nor a data tag`,
+      `${what}: first tag ${firstTag} is neither the region tag (${expected}) nor a data tag`,
     );
   }
 
   // rpm checks the types of known tags in main headers only (signature tags reuse numbers).
   const typeCheck = region === tags.HEADERIMMUTABLE || region === tags.HEADERIMAGE;
-  const entries = new Map<number, HeaderEntry>();
-  const order: HeaderEntry[] = [];
+  const first = region === null ? 0 : 1;
+  const table = new Int32Array((il - first) * FIELDS);
+  const trailerEnd = region === null ? -1 : rdl;
   let end = 0;
-  for (let i = region === null ? 0 : 1; i < il; i++) {
+  for (let i = first, k = 0; i < il; i++, k += FIELDS) {
     const at = indexStart + i * ENTRY_SIZE;
     const tag = buf.readUInt32BE(at);
     const type = buf.readUInt32BE(at + 4);
     const offset = buf.readInt32BE(at + 8);
     const count = buf.readUInt32BE(at + 12);
-    const problem = entryProblem(
-      data,
-      tag,
-      type,
-      offset,
-      count,
-      end,
-      dl,
-      region === null ? null : rdl,
-      typeCheck,
-    );
-    if (typeof problem === "string") throw entryError(what, i, tag, type, offset, count, problem);
-    const length = problem;
+    let problem: string | null = null;
+    let length = 0;
+    // rpm (4.18 and older) holds tags in an int32: 0x80000000 and above are negative, hence invalid.
+    if (tag < tags.HEADERI18NTABLE || tag > 0x7fffffff)
+      problem = "tag outside 100..2147483647 (a second region?)";
+    else if (type > RpmType.I18NSTRING) problem = "unknown type";
+    else if (count < 1 || count > dl) problem = `count outside 1..${dl}`;
+    else if (offset < 0 || offset > dl) problem = `offset outside the data store (${dl} bytes)`;
+    else if (offset % TYPE_ALIGN[type]! !== 0) problem = `offset not aligned to ${TYPE_ALIGN[type]}`;
+    else if (type !== RpmType.BIN && count > MAX_ARRAY) problem = `more than ${MAX_ARRAY} elements`;
+    else {
+      const declared = typeCheck ? DECLARED_TAG_TYPES.get(tag) : undefined;
+      if (declared !== undefined && declared !== type && !(isStringType(declared) && isStringType(type))) {
+        problem = `rpm declares this tag as ${TYPE_NAMES[declared]}`;
+      } else if (offset < end) {
+        // rpm writes values in index order; an entry starting inside the previous one is corrupt.
+        problem = `overlaps the previous value (ends at ${end})`;
+      } else {
+        length = valueLength(data, type as RpmTypeCode, offset, count);
+        if (length < 0) problem = `value does not fit in the data store (${dl} bytes)`;
+        else if (length === 0) problem = "empty value";
+        else if (trailerEnd >= 0 && offset + length > trailerEnd - ENTRY_SIZE && offset < trailerEnd)
+          problem = "overlaps the region trailer";
+      }
+    }
+    if (problem !== null) throw entryError(what, i, tag, type, offset, count, problem);
     end = offset + length;
-    const entry = { tag, type: type as RpmTypeCode, offset, count, length };
-    entries.set(tag, entry);
-    order.push(entry);
+    table[k] = tag;
+    table[k + 1] = type;
+    table[k + 2] = offset;
+    table[k + 3] = count;
+    table[k + 4] = length;
   }
-  checkAccounting(order, region === null ? null : first.offset === 0 ? il : ril, dl, !options.magic, what);
-  return new RpmHeader({
-    entries,
-    data,
-    index: buf.subarray(indexStart, dataStart),
-    regionTag: region,
-    regionEntries: ril,
-    regionDataLength: rdl,
-    byteLength: total,
-    what,
-  });
-}
-
-/** What is wrong with an index entry, or the length of its value when nothing is. */
-function entryProblem(
-  data: Buffer,
-  tag: number,
-  type: number,
-  offset: number,
-  count: number,
-  end: number,
-  dl: number,
-  rdl: number | null,
-  typeCheck: boolean,
-): string | number {
-  // rpm (4.18 and older) holds tags in an int32: 0x80000000 and above are negative, hence invalid.
-  if (tag < tags.HEADERI18NTABLE || tag > 0x7fffffff) return "tag outside 100..2147483647 (a second region?)";
-  if (type > RpmType.I18NSTRING) return "unknown type";
-  if (count < 1 || count > dl) return `count outside 1..${dl}`;
-  if (offset < 0 || offset > dl) return `offset outside the data store (${dl} bytes)`;
-  if (offset % TYPE_ALIGN[type]! !== 0) return `offset not aligned to ${TYPE_ALIGN[type]}`;
-  if (type !== RpmType.BIN && count > MAX_ARRAY) return `more than ${MAX_ARRAY} elements`;
-  const declared = typeCheck ? DECLARED_TAG_TYPES.get(tag) : undefined;
-  if (declared !== undefined && declared !== type && !(isStringType(declared) && isStringType(type))) {
-    return `rpm declares this tag as ${TYPE_NAMES[declared]}`;
-  }
-  // rpm writes values in index order; an entry starting inside the previous one is corrupt.
-  if (offset < end) return `overlaps the previous value (ends at ${end})`;
-  const length = valueLength(data, type as RpmTypeCode, offset, count);
-  if (length === null) return `value does not fit in the data store (${dl} bytes)`;
-  if (length <= 0) return "empty value";
-  if (rdl !== null && offset + length > rdl - ENTRY_SIZE && offset < rdl)
-    return "overlaps the region trailer";
-  return length;
+  checkAccounting(table, region === null ? null : firstOffset === 0 ? il : ril, dl, !options.magic, what);
+  return new RpmHeader(
+    {
+      data,
+      index: buf.subarray(indexStart, dataStart),
+      regionTag: region,
+      regionEntries: ril,
+      regionDataLength: rdl,
+      byteLength: total,
+      what,
+    },
+    table,
+  );
 }
 
 function entryError(
@@ -483,47 +525,49 @@ function entryError(
  * Database blobs are imported "fast": a string's length then runs to the next entry's offset.
  */
 function checkAccounting(
-  order: readonly HeaderEntry[],
+  table: Int32Array,
   regionEntries: number | null,
   dl: number,
   fast: boolean,
   what: string,
 ): void {
-  const sum = (list: readonly HeaderEntry[], start: number) => {
+  const n = table.length / FIELDS;
+  // entries [from, to) of the table, starting from `start`
+  const sum = (from: number, to: number, start: number) => {
     let total = start;
-    for (const [k, e] of list.entries()) {
-      const size = TYPE_SIZE[e.type]!;
+    for (let k = from; k < to; k++) {
+      const at = k * FIELDS;
+      const size = TYPE_SIZE[table[at + 1]!]!;
       if (size > 1 && total % size !== 0) total += size - (total % size);
-      const next = list[k + 1];
-      total += fast && next && size < 0 ? next.offset - e.offset : e.length;
+      total += fast && k + 1 < to && size < 0 ? table[at + FIELDS + 2]! - table[at + 2]! : table[at + 4]!;
     }
     return total;
   };
   let total: number;
-  if (regionEntries === null) total = sum(order, 0);
+  if (regionEntries === null) total = sum(0, n, 0);
   else {
-    const inRegion = order.slice(0, regionEntries - 1);
-    total = sum(order.slice(regionEntries - 1), sum(inRegion, 0)) + ENTRY_SIZE;
+    const inRegion = Math.min(n, Math.max(0, regionEntries - 1));
+    total = sum(inRegion, n, sum(0, inRegion, 0)) + ENTRY_SIZE;
   }
   if (total !== dl) {
     throw new RpmFormatError(`${what}: values account for ${total} of ${dl} data bytes (rpm requires all)`);
   }
 }
 
-/** Bytes a value occupies, or null when it runs past the end of the store. */
-function valueLength(data: Buffer, type: RpmTypeCode, offset: number, count: number): number | null {
+/** Bytes a value occupies, or -1 when it runs past the end of the store. */
+function valueLength(data: Buffer, type: RpmTypeCode, offset: number, count: number): number {
   const size = TYPE_SIZE[type]!;
   if (size >= 0) {
     const length = size * count;
-    return offset + length <= data.length ? length : null;
+    return offset + length <= data.length ? length : -1;
   }
-  if (type === RpmType.STRING && count !== 1) return null;
+  if (type === RpmType.STRING && count !== 1) return -1;
   // A plain loop: most strings are short, and Buffer.indexOf costs more per call than it saves.
   const n = data.length;
   let p = offset;
   for (let left = count; left > 0; left--) {
     while (p < n && data[p] !== 0) p++;
-    if (p >= n) return null;
+    if (p >= n) return -1;
     p++;
   }
   return p - offset;

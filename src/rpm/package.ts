@@ -65,7 +65,7 @@ export function packageFromHeader(h: RpmHeader): InstalledPackage {
     installTime: h.number(tags.INSTALLTIME),
     vendor: h.string(tags.VENDOR),
     summary: h.string(tags.SUMMARY) ?? "",
-    sigmd5: h.has(tags.SIGMD5) ? h.hex(tags.SIGMD5) : null,
+    sigmd5: h.hex(tags.SIGMD5),
     sha256header: h.string(tags.SHA256HEADER),
     sha1header: h.string(tags.SHA1HEADER),
     payloadDigest: h.strings(tags.PAYLOADDIGEST)?.join(" ") ?? null,
@@ -78,8 +78,10 @@ function headerSignature(h: RpmHeader): PackageSignature | null {
     const e = h.get(tag);
     if (!e) continue;
     // OPENPGP (rpm 6) holds base64 packets as strings; the others hold the packet itself.
-    const pkt = e.type === RpmType.BIN ? h.binary(tag)! : Buffer.from(h.strings(tag)![0]!, "base64");
-    const info = parsePgpSignature(pkt);
+    const info =
+      e.type === RpmType.BIN
+        ? h.pgpSignature(tag)!
+        : parsePgpSignature(Buffer.from(h.strings(tag)![0]!, "base64"));
     return { ...info, tag: label, text: formatPgpSignature(info) };
   }
   return null;
