@@ -8,6 +8,7 @@ import {
   chmod,
   type FileHandle,
   lstat,
+  mkdir,
   open,
   readlink,
   realpath,
@@ -235,4 +236,26 @@ export async function sha256File(
     onProgress?.(bytes);
   }
   return hash.digest("hex");
+}
+
+/**
+ * `mkdir -p`, one component at a time: Node 20's recursive mkdir never returns on paths where
+ * mkdir(2) answers ENOENT under an existing parent (e.g. inside /proc), and reports ENOENT for a
+ * read-only filesystem; this one fails with the real reason (EROFS, EACCES, ENOTDIR).
+ */
+export async function makeDirs(dir: string): Promise<void> {
+  const parent = dirname(dir);
+  try {
+    await mkdir(dir);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "EEXIST") return;
+    if (code !== "ENOENT" || parent === dir) throw e;
+    await makeDirs(parent);
+    try {
+      await mkdir(dir);
+    } catch (again) {
+      if ((again as NodeJS.ErrnoException).code !== "EEXIST") throw again;
+    }
+  }
 }

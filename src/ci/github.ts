@@ -6,9 +6,22 @@ import { randomUUID } from "node:crypto";
 import { appendFileSync } from "node:fs";
 import { UsageError } from "../errors.js";
 
-/** Refuses early (before a long run) when a GitHub Actions file the run will write to is not set. */
+/** Refuses early (before a long run) when a GitHub Actions file the run will write to is not set or not writable. */
 export function requireGithubFiles(...variables: string[]): void {
-  for (const v of variables) requireEnvFile(v);
+  for (const v of variables) {
+    const path = requireEnvFile(v);
+    append(v, path, "");
+  }
+}
+
+/** Appends to a GitHub Actions file; a path that cannot take it is bad input naming the variable. */
+function append(variable: string, path: string, text: string): void {
+  try {
+    appendFileSync(path, text);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+    throw new UsageError(`cannot append to $${variable} (${path}): ${code}`, { cause: e });
+  }
 }
 
 function requireEnvFile(variable: string): string {
@@ -29,7 +42,7 @@ function appendAssignments(variable: string, values: Readonly<Record<string, str
       text += `${name}=${value}\n`;
     }
   }
-  appendFileSync(path, text);
+  append(variable, path, text);
 }
 
 /** Appends step outputs to $GITHUB_OUTPUT. */
@@ -45,7 +58,7 @@ export function appendGithubEnv(variables: Readonly<Record<string, string>>): vo
 export function appendJobSummary(markdown: string): boolean {
   const path = process.env.GITHUB_STEP_SUMMARY;
   if (!path) return false;
-  appendFileSync(path, markdown.endsWith("\n") ? markdown : `${markdown}\n`);
+  append("GITHUB_STEP_SUMMARY", path, markdown.endsWith("\n") ? markdown : `${markdown}\n`);
   return true;
 }
 

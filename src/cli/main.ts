@@ -17,20 +17,36 @@ export async function buildProgram(argv: readonly string[]): Promise<Command> {
     )
     .version(pkg.version)
     .enablePositionalOptions()
-    .showHelpAfterError("(run with --help for usage)")
     .addHelpText(
       "after",
-      "\nExit codes: 0 success, 1 a check or step failed, 2 bad input (usage).\n" +
-        "Set CLOUD_IMAGES_DEBUG=1 to print stack traces.",
+      "\nExit codes (every command): 0 success, 1 a check or step failed, 2 bad input (options, missing or\n" +
+        "unreadable input files), 3 another run holds the lock (same leg or store key), 128+N ended by\n" +
+        "signal N (130 SIGINT, 143 SIGTERM, 129 SIGHUP). Set CLOUD_IMAGES_DEBUG=1 to print stack traces.",
     );
   await timedAsync("load", () => registerCommands(program, argv));
-  // Usage errors from every subcommand go through reportError (exit 2) instead of process.exit(1).
+  // Usage errors from every subcommand go through reportError (exit 2) instead of process.exit(1),
+  // printed in the tool's one-line style with where to find help.
   const override = (cmd: Command) => {
     cmd.exitOverride();
+    cmd.configureOutput({
+      outputError: (message, write) =>
+        write(`cloud-images: ${oneLine(message)} (see: ${commandPath(cmd)} --help)\n`),
+    });
     cmd.commands.forEach(override);
   };
   override(program);
   return program;
+}
+
+/** `cloud-images packages diff`: the command as typed, for the help hint. */
+function commandPath(cmd: Command): string {
+  const names: string[] = [];
+  for (let c: Command | null = cmd; c; c = c.parent) names.unshift(c.name());
+  return names.join(" ");
+}
+
+function oneLine(text: string): string {
+  return text.trim().replace(/\s*\n\s*/g, " ");
 }
 
 // `cloud-images … | head` must end quietly, not with an EPIPE stack trace.

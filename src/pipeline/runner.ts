@@ -4,13 +4,14 @@
  * step, reusing the recorded outputs of the earlier ones after checking the image still matches them;
  * `to` stops after a step; `dryRun` prints the commands and keys without running anything.
  */
-import { mkdir, rm } from "node:fs/promises";
+import { mkdir, rm, stat } from "node:fs/promises";
 import { resolve } from "node:path";
 import pkg from "../../package.json" with { type: "json" };
 import { type Leg, parseVariant } from "../catalog/catalog.js";
 import { requireLeg } from "../catalog/validate.js";
+import { checkTimerMs } from "../durations.js";
 import { CloudImagesError, InterruptedError, StepFailedError, UsageError } from "../errors.js";
-import { writeFileAtomic } from "../files.js";
+import { readInputFile, writeFileAtomic } from "../files.js";
 import { type LegManifest, STEP_NAMES, type StepName, type StepRecord } from "../manifest/manifest.js";
 import { validateWebhookUrl } from "../notify/mattermost.js";
 import { acquireLock } from "../process/lock.js";
@@ -266,8 +267,17 @@ async function validateOptions(options: RunLegOptions, env: NodeJS.ProcessEnv): 
     throw new UsageError(`--from ${options.from} comes after --to ${options.to}`);
   }
   if (options.timestamp !== undefined) parseTimeStamp(options.timestamp);
-  if (!(await exists(options.templatesDir))) {
-    throw new UsageError(`templates directory ${options.templatesDir} does not exist`);
+  if (options.buildTimeoutMs !== undefined) checkTimerMs(options.buildTimeoutMs, "the build timeout");
+  const templates = await stat(options.templatesDir).catch(() => undefined);
+  if (!templates) throw new UsageError(`templates directory ${options.templatesDir} does not exist`);
+  if (!templates.isDirectory()) {
+    throw new UsageError(
+      `--templates ${options.templatesDir} is not a directory (give the templates checkout)`,
+    );
+  }
+  // Read now, not after an hour of building and publishing.
+  if (options.previousPackages !== undefined) {
+    await readInputFile(options.previousPackages, { what: "--previous-packages" });
   }
   if (options.store !== "none") {
     // Parses and checks the URL and options now, not after an hour of building.

@@ -8,6 +8,7 @@ import { spawn } from "node:child_process";
 import { closeSync, createWriteStream, openSync } from "node:fs";
 import { basename } from "node:path";
 import type { Readable, Writable } from "node:stream";
+import { checkTimerMs } from "../durations.js";
 import { EnvironmentError, InterruptedError } from "../errors.js";
 import { groupExists, readStat, signalGroup } from "./proc.js";
 import { ensureWatchdog, unwatchGroup, watchGroup } from "./watchdog.js";
@@ -95,6 +96,7 @@ export async function startChild(
 ): Promise<Child> {
   const name = options.name ?? basename(cmd);
   throwIfAborted(options.signal);
+  if (options.timeoutMs !== undefined) checkTimerMs(options.timeoutMs, `the timeout of ${name}`);
   await ensureWatchdog();
   const fds: number[] = [];
   const target = (t: OutputTarget | undefined): "pipe" | "ignore" | "inherit" | number => {

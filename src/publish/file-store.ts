@@ -4,21 +4,11 @@
  * same directory, is fsynced and renamed, so the final name only ever holds a complete object.
  */
 import { createHash, randomBytes } from "node:crypto";
-import {
-  copyFile,
-  type FileHandle,
-  mkdir,
-  open,
-  readdir,
-  readFile,
-  rename,
-  stat,
-  unlink,
-} from "node:fs/promises";
+import { copyFile, type FileHandle, open, readdir, readFile, rename, stat, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { PublishError, UsageError } from "../errors.js";
-import { sha256File } from "../files.js";
+import { makeDirs, sha256File } from "../files.js";
 import { CHUNK } from "./local-file.js";
 import type { ObjectStore, PutRequest, PutResult, StoredObject, Tags } from "./types.js";
 
@@ -207,27 +197,6 @@ export class FileStore implements ObjectStore {
   }
 
   async close(): Promise<void> {}
-}
-
-/**
- * `mkdir -p`, one component at a time: Node 20's recursive mkdir never returns on paths where
- * mkdir(2) answers ENOENT under an existing parent (e.g. inside /proc).
- */
-async function makeDirs(dir: string): Promise<void> {
-  const parent = dirname(dir);
-  try {
-    await mkdir(dir);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === "EEXIST") return;
-    if (code !== "ENOENT" || parent === dir) throw e;
-    await makeDirs(parent);
-    try {
-      await mkdir(dir);
-    } catch (again) {
-      if ((again as NodeJS.ErrnoException).code !== "EEXIST") throw again;
-    }
-  }
 }
 
 async function head(path: string): Promise<boolean> {

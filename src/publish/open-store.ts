@@ -66,6 +66,12 @@ export function s3Bucket(url: string): string {
 }
 
 function checkS3Options(options: S3StoreOptions): void {
+  // S3-compatible stores name regions freely (garage, minio…), but never with spaces or punctuation.
+  if (options.region !== undefined && !/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/.test(options.region)) {
+    throw new UsageError(
+      `invalid region ${quoted(options.region)} (valid: letters, digits, - and _, e.g. us-east-1)`,
+    );
+  }
   if (options.endpointUrl !== undefined) validateHttpUrl(options.endpointUrl, "endpoint URL");
   if (options.publicBaseUrl !== undefined) validateHttpUrl(options.publicBaseUrl, "public base URL");
   const { partSizeBytes: part, concurrency } = options;

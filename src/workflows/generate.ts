@@ -1,7 +1,9 @@
 /** The generated CI files: their text, writing them, and comparing them with what is on disk. */
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { readFile, stat, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { WORKFLOW_IDS, WORKFLOWS } from "../catalog/catalog.js";
+import { UsageError } from "../errors.js";
+import { makeDirs } from "../files.js";
 import { buildWorkflow } from "./build-workflow.js";
 import { unifiedDiff } from "./diff.js";
 import { HEADER, SHARED_ACTION_DIR, WORKFLOWS_DIR } from "./layout.js";
@@ -34,13 +36,31 @@ export function generatedFiles(): GeneratedFile[] {
 
 /** Writes every generated file under `root`; returns the paths written (relative to root). */
 export async function writeGeneratedFiles(root: string): Promise<string[]> {
+  await requireDirectory(root, "--out");
   const files = generatedFiles();
   for (const file of files) {
     const target = join(root, file.path);
-    await mkdir(dirname(target), { recursive: true });
-    await writeFile(target, file.content);
+    try {
+      await makeDirs(dirname(target));
+      await writeFile(target, file.content);
+    } catch (e) {
+      throw new UsageError(
+        `cannot write ${target}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+        {
+          cause: e,
+        },
+      );
+    }
   }
   return files.map((f) => f.path);
+}
+
+/** The repository root the files go under (or are compared with) must be an existing directory. */
+async function requireDirectory(root: string, flag: string): Promise<void> {
+  const st = await stat(root).catch(() => undefined);
+  if (!st) throw new UsageError(`${flag} ${root} does not exist (give the repository root)`);
+  if (!st.isDirectory())
+    throw new UsageError(`${flag} ${root} is not a directory (give the repository root)`);
 }
 
 export type DriftStatus = "same" | "differs" | "missing";
@@ -54,6 +74,7 @@ export interface FileDrift {
 
 /** Compares the files under `root` with what would be generated. */
 export async function checkGeneratedFiles(root: string): Promise<FileDrift[]> {
+  await requireDirectory(root, "--dir");
   const result: FileDrift[] = [];
   for (const file of generatedFiles()) {
     let onDisk: string | undefined;

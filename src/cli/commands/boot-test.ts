@@ -1,6 +1,7 @@
 import { type Command, Option } from "commander";
 import { bootTest, parseDiskSize } from "../../boot/boot-test.js";
 import type { BootTestResult } from "../../boot/result.js";
+import { parseDuration } from "../../durations.js";
 import { UsageError } from "../../errors.js";
 import { readInputFile } from "../../files.js";
 import type { CheckResult } from "../../inspect/verdict.js";
@@ -143,7 +144,10 @@ export function register(program: Command): void {
             arch: opts.arch,
             release: opts.release,
             diskSizeBytes: parseDiskSize(opts.diskSize),
-            timeoutSeconds: opts.timeout !== undefined ? integer("--timeout", opts.timeout) : undefined,
+            timeoutSeconds:
+              opts.timeout !== undefined
+                ? parseDuration(opts.timeout, { flag: "--timeout", unit: "seconds" }) / 1000
+                : undefined,
             accelerator: opts.accel,
             firmware: opts.firmware,
             firmwareCode: opts.firmwareCode,

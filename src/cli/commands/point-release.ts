@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { UsageError } from "../../errors.js";
+import { parseDuration } from "../../durations.js";
 import { lookupRelease } from "../../pipeline/release-lookup.js";
 import { DEFAULT_MIRROR } from "../../resolve/release-package.js";
 import { action, printJson, printLines } from "../util.js";
@@ -41,17 +41,17 @@ export function register(program: Command): void {
 
 /** Prints the point release; shared with `release --version … --arch …`. */
 export async function pointRelease(opts: PointReleaseOptions): Promise<number> {
-  const seconds = Number(opts.timeout);
-  if (!/^[0-9]+(\.[0-9]+)?$/.test(opts.timeout) || !(seconds > 0)) {
-    throw new UsageError(
-      `invalid --timeout "${opts.timeout.slice(0, 20)}" (valid: a positive number of seconds)`,
-    );
-  }
+  const timeoutMs = parseDuration(opts.timeout, {
+    flag: "--timeout",
+    unit: "seconds",
+    min: 0.001,
+    fractions: true,
+  });
   const info = await lookupRelease({
     version: opts.version,
     arch: opts.arch,
     mirror: opts.mirror ?? (process.env.CLOUD_IMAGES_MIRROR || DEFAULT_MIRROR),
-    timeoutMs: seconds * 1000,
+    timeoutMs,
   });
   if (opts.json) printJson(info);
   else printLines([info.release]);

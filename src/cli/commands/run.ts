@@ -5,6 +5,7 @@ import {
   inGithubActions,
   requireGithubFiles,
 } from "../../ci/github.js";
+import { parseDuration } from "../../durations.js";
 import { InterruptedError, UsageError } from "../../errors.js";
 import { STEP_NAMES, type StepName } from "../../manifest/manifest.js";
 import { upstreamJobEnv } from "../../pipeline/job-env.js";
@@ -101,13 +102,6 @@ export function register(program: Command): void {
     .action(action(run, { unwinds: true }));
 }
 
-function minutes(value: string): number {
-  if (!/^[0-9]+$/.test(value) || Number(value) < 1) {
-    throw new UsageError(`invalid --build-timeout "${value}" (valid: whole minutes, at least 1)`);
-  }
-  return Number(value) * 60_000;
-}
-
 async function run(opts: RunOptions): Promise<number> {
   const store = opts.store ?? (inGithubActions() ? undefined : DEFAULT_STORE_URL);
   if (!store) throw new UsageError("--store is required in CI (s3://BUCKET, file://DIR or none)");
@@ -131,7 +125,7 @@ async function run(opts: RunOptions): Promise<number> {
     dryRun: opts.dryRun,
     clean: opts.clean,
     packer: opts.packer,
-    buildTimeoutMs: minutes(opts.buildTimeout ?? "180"),
+    buildTimeoutMs: parseDuration(opts.buildTimeout ?? "180", { flag: "--build-timeout", unit: "minutes" }),
     sbom: opts.sbom,
     signal: interruptSignal(),
     log: (line) => {

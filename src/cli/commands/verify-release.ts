@@ -1,5 +1,6 @@
 import { readFile } from "node:fs/promises";
 import type { Command } from "commander";
+import { parseDuration } from "../../durations.js";
 import { UsageError } from "../../errors.js";
 import { loadAttestationPublicKey } from "../../release/attest.js";
 import type { AttestationTrust } from "../../release/attestation-verify.js";
@@ -107,13 +108,10 @@ async function trustOf(opts: VerifyReleaseCliOptions): Promise<AttestationTrust 
 }
 
 async function run(location: string, opts: VerifyReleaseCliOptions): Promise<number> {
-  const seconds = Number(opts.timeout);
-  if (!/^[0-9]+$/.test(opts.timeout) || seconds < 1 || seconds > 86_400) {
-    throw new UsageError(`invalid --timeout "${opts.timeout.slice(0, 20)}" (valid: 1 to 86400 seconds)`);
-  }
+  const timeoutMs = parseDuration(opts.timeout, { flag: "--timeout", unit: "seconds", max: 86_400 });
   const keys = await readVerificationKeys(await readInput(opts.key, "key"), opts.key);
   const trust = await trustOf(opts);
-  const source = await openReleaseSource(location, { timeoutMs: seconds * 1000 });
+  const source = await openReleaseSource(location, { timeoutMs });
   const progress = new ProgressLine(process.stderr.isTTY === true);
   let done = 0;
   let current = "";
