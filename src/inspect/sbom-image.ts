@@ -1,4 +1,5 @@
 /** The SBOM of a disk image: its installed packages, described with its os-release. */
+import { stat } from "node:fs/promises";
 import { basename } from "node:path";
 import { CloudImagesError } from "../errors.js";
 import { sha256File } from "../files.js";
@@ -12,6 +13,9 @@ export interface ImageSbomOptions {
   readonly partition?: number | undefined;
   /** Include the image file's SHA-256 (reads the whole file). */
   readonly hash?: boolean | undefined;
+  /** Bytes of the image hashed so far, of its size (with `hash`). */
+  readonly onHashProgress?: ((bytesDone: number, bytesTotal: number) => void) | undefined;
+  readonly signal?: AbortSignal | undefined;
 }
 
 export async function sbomForImage(
@@ -43,8 +47,13 @@ export async function sbomForImage(
       release: osRelease.VERSION_ID,
       distroId: osRelease.ID,
       prettyName: osRelease.PRETTY_NAME,
-      imageSha256: options.hash ? await sha256File(image) : undefined,
+      imageSha256: options.hash ? await hashImage(image, options) : undefined,
     },
     format,
   );
+}
+
+async function hashImage(image: string, options: ImageSbomOptions): Promise<string> {
+  const total = (await stat(image)).size;
+  return sha256File(image, (done) => options.onHashProgress?.(done, total), options.signal);
 }

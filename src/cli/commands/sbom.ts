@@ -1,6 +1,8 @@
+import { basename } from "node:path";
 import { type Command, Option } from "commander";
 import { writeFileAtomic } from "../../files.js";
 import { parsePartitionOption } from "../image-arg.js";
+import { ProgressLine } from "../progress.js";
 import { action } from "../util.js";
 
 export function register(program: Command): void {
@@ -30,7 +32,15 @@ export function register(program: Command): void {
           const partition = parsePartitionOption(opts.partition);
           const { sbomForImage } = await import("../../inspect/sbom-image.js");
           const { sbomJson } = await import("../../inspect/sbom.js");
-          const doc = await sbomForImage(image, opts.format, { partition, hash: opts.hash });
+          const progress = new ProgressLine(process.stderr.isTTY === true);
+          const name = basename(image);
+          const doc = await sbomForImage(image, opts.format, {
+            partition,
+            hash: opts.hash,
+            onHashProgress: (bytesDone, bytesTotal) =>
+              progress.update({ name, phase: "hashing", bytesDone, bytesTotal }),
+          });
+          progress.clear();
           if (opts.out) await writeFileAtomic(opts.out, sbomJson(doc));
           else process.stdout.write(sbomJson(doc));
           return 0;

@@ -6,6 +6,12 @@ import type { LegContext, Step } from "../context.js";
 import { shellQuote } from "../packer.js";
 
 export const DEFAULT_BUILD_TIMEOUT_MS = 3 * 60 * 60 * 1000;
+const HEARTBEAT_MS = 60_000;
+
+function clock(ms: number): string {
+  const s = Math.floor(ms / 1000);
+  return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, "0")}s`;
+}
 
 /** The build log lives in the leg's state directory until locate moves it beside the image. */
 export function buildLogPath(ctx: LegContext): string {
@@ -47,14 +53,26 @@ export const build: Step = {
     const args = ctx.state.packerArgs!;
     const timeoutMs = ctx.options.buildTimeoutMs ?? DEFAULT_BUILD_TIMEOUT_MS;
     ctx.log(`running: ${commandLine(ctx, [packer, ...args])} (in ${cwd})`);
+    // Packer can be silent for many minutes (a guest installing): say it is still at work, once a minute.
+    const started = Date.now();
+    let lastOutput = started;
+    const heartbeat = setInterval(() => {
+      const now = Date.now();
+      if (now - lastOutput < HEARTBEAT_MS) return;
+      lastOutput = now;
+      ctx.log(`${prefix}still building after ${clock(now - started)} (no output for a minute)`);
+    }, HEARTBEAT_MS / 6);
     const result = await runChild(packer, args, {
       cwd,
       env,
-      onLine: (line) => ctx.log(prefix + line),
+      onLine: (line) => {
+        lastOutput = Date.now();
+        ctx.log(prefix + line);
+      },
       logFile: log,
       timeoutMs,
       signal: ctx.signal,
-    });
+    }).finally(() => clearInterval(heartbeat));
     ctx.state.packerLog = log;
     if (result.stopped && ctx.signal?.aborted) throw ctx.signal.reason;
     const outputs = { command: [packer, ...args], exitCode: result.exitCode, log };
