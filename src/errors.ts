@@ -13,8 +13,8 @@ export const EXIT_OK = 0;
 /** A check, a step or an operation failed (corrupt image, failed verification, failed upload...). */
 export const EXIT_FAILURE = 1;
 /**
- * Bad input: unknown options or option values, a missing or unreadable input file, a leg not in the
- * catalog, malformed stamps, unusable mirrors.
+ * Bad input: unknown options or option values, a missing or unreadable input file, an output location
+ * that cannot take a file, a leg not in the catalog, malformed stamps, unusable mirrors.
  */
 export const EXIT_USAGE = 2;
 /** Another run holds the lock on the same leg output directory or store key. */
@@ -37,6 +37,32 @@ export class UsageError extends CloudImagesError {
 
 /** An input file that is missing, unreadable, or not a regular file (a FIFO, a device, a directory). */
 export class InputFileError extends UsageError {}
+
+/** Errno codes saying the output location itself cannot take a file: bad input, not a failed write. */
+const UNWRITABLE_LOCATION = new Set([
+  "EACCES",
+  "EISDIR",
+  "ELOOP",
+  "ENAMETOOLONG",
+  "ENOENT",
+  "ENOTDIR",
+  "ENXIO",
+  "EPERM",
+  "EROFS",
+]);
+
+/**
+ * An output file that cannot be written. Exit 2 when the location is wrong (a missing or read-only
+ * folder, a directory, a device, a FIFO without reader: `errno` of those, or none), 1 when the write
+ * itself failed (a full disk, an I/O error).
+ */
+export class OutputFileError extends CloudImagesError {
+  override readonly exitCode: number;
+  constructor(message: string, errno: string | undefined, options?: { cause?: unknown }) {
+    super(message, options);
+    this.exitCode = errno === undefined || UNWRITABLE_LOCATION.has(errno) ? EXIT_USAGE : EXIT_FAILURE;
+  }
+}
 
 /** A (type, variant, arch) combination that the catalog does not build. */
 export class NotInCatalogError extends UsageError {}

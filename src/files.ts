@@ -5,6 +5,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { constants, createReadStream, type Stats } from "node:fs";
 import {
+  access,
   chmod,
   type FileHandle,
   lstat,
@@ -18,7 +19,7 @@ import {
   writeFile,
 } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
-import { CloudImagesError, InputFileError } from "./errors.js";
+import { CloudImagesError, InputFileError, OutputFileError } from "./errors.js";
 
 /** What a non-regular file is, for messages. */
 export function fileKind(st: Stats): string {
@@ -41,6 +42,10 @@ const ERRNO_WORDS: Readonly<Record<string, string>> = {
   ENAMETOOLONG: "file name too long",
   ENXIO: "is a socket",
 };
+
+function errno(e: unknown): string | undefined {
+  return (e as NodeJS.ErrnoException).code;
+}
 
 function why(e: unknown): string {
   const code = (e as NodeJS.ErrnoException).code;
@@ -126,7 +131,17 @@ async function outputTarget(path: string): Promise<OutputTarget> {
   if (!st) return { kind: "file", path: await danglingTarget(path) };
   if (st.isFile()) return { kind: "file", path: await realpath(path), mode: st.mode & 0o7777 };
   if (st.isFIFO() || st.isCharacterDevice()) return { kind: "stream", path, fifo: st.isFIFO() };
-  throw new CloudImagesError(`cannot write ${path}: it is ${fileKind(st)}`);
+  throw new OutputFileError(`cannot write ${path}: it is ${fileKind(st)}`, undefined);
+}
+
+/** outputTarget, its failures as OutputFileError. */
+async function resolveOutput(path: string): Promise<OutputTarget> {
+  try {
+    return await outputTarget(path);
+  } catch (e) {
+    if (e instanceof CloudImagesError) throw e;
+    throw new OutputFileError(`cannot write ${path}: ${why(e)}`, errno(e), { cause: e });
+  }
 }
 
 /** The descriptor number when `path` is, through links, one of this process's /proc/self/fd entries. */
@@ -171,13 +186,7 @@ async function danglingTarget(path: string): Promise<string> {
  * a directory, a block device or a socket is refused with a one-line error.
  */
 export async function writeFileAtomic(path: string, data: string | Buffer): Promise<void> {
-  let target: OutputTarget;
-  try {
-    target = await outputTarget(path);
-  } catch (e) {
-    if (e instanceof CloudImagesError) throw e;
-    throw new CloudImagesError(`cannot write ${path}: ${why(e)}`, { cause: e });
-  }
+  const target = await resolveOutput(path);
   if (target.kind === "stream") return writeInPlace(target, data);
   if (target.kind === "own") {
     const { stream } = target;
@@ -192,7 +201,26 @@ export async function writeFileAtomic(path: string, data: string | Buffer): Prom
   } catch (e) {
     await rm(tmp, { force: true });
     const shown = final === resolve(path) ? path : `${path} (${final})`;
-    throw new CloudImagesError(`cannot write ${shown}: ${why(e)}`, { cause: e });
+    throw new OutputFileError(`cannot write ${shown}: ${why(e)}`, errno(e), { cause: e });
+  }
+}
+
+/**
+ * Checks, before long work, that `path` can take the output written at its end: not a directory or a
+ * device, and a regular file's folder exists and is writable (a FIFO or terminal is taken as is). Throws
+ * the OutputFileError writeFileAtomic would throw later (exit 2).
+ */
+export async function checkOutputLocation(path: string): Promise<void> {
+  const target = await resolveOutput(path);
+  if (target.kind !== "file") return;
+  const folder = dirname(target.path);
+  try {
+    if (!(await stat(folder)).isDirectory()) {
+      throw Object.assign(new Error("not a directory"), { code: "ENOTDIR" });
+    }
+    await access(folder, constants.W_OK);
+  } catch (e) {
+    throw new OutputFileError(`cannot write ${path}: ${why(e)} (${folder})`, errno(e), { cause: e });
   }
 }
 
@@ -210,7 +238,7 @@ async function writeInPlace(target: Extract<OutputTarget, { kind: "stream" }>, d
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     const reason = code === "ENXIO" ? "a FIFO with no reader" : why(e);
-    throw new CloudImagesError(`cannot write ${target.path}: ${reason}`, { cause: e });
+    throw new OutputFileError(`cannot write ${target.path}: ${reason}`, code, { cause: e });
   } finally {
     await probe?.close();
     await handle?.close();

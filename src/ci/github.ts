@@ -4,7 +4,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { appendFileSync } from "node:fs";
-import { UsageError } from "../errors.js";
+import { OutputFileError, UsageError } from "../errors.js";
 
 /** Refuses early (before a long run) when a GitHub Actions file the run will write to is not set or not writable. */
 export function requireGithubFiles(...variables: string[]): void {
@@ -19,8 +19,14 @@ function append(variable: string, path: string, text: string): void {
   try {
     appendFileSync(path, text);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
-    throw new UsageError(`cannot append to $${variable} (${path}): ${code}`, { cause: e });
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new OutputFileError(
+      `cannot append to $${variable} (${path}): ${code ?? (e as Error).message}`,
+      code,
+      {
+        cause: e,
+      },
+    );
   }
 }
 

@@ -2,7 +2,7 @@
 import { readFile, stat, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { WORKFLOW_IDS, WORKFLOWS } from "../catalog/catalog.js";
-import { UsageError } from "../errors.js";
+import { OutputFileError, UsageError } from "../errors.js";
 import { makeDirs } from "../files.js";
 import { buildWorkflow } from "./build-workflow.js";
 import { unifiedDiff } from "./diff.js";
@@ -44,12 +44,10 @@ export async function writeGeneratedFiles(root: string): Promise<string[]> {
       await makeDirs(dirname(target));
       await writeFile(target, file.content);
     } catch (e) {
-      throw new UsageError(
-        `cannot write ${target}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
-        {
-          cause: e,
-        },
-      );
+      const code = (e as NodeJS.ErrnoException).code;
+      throw new OutputFileError(`cannot write ${target}: ${code ?? (e as Error).message}`, code, {
+        cause: e,
+      });
     }
   }
   return files.map((f) => f.path);

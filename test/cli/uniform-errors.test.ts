@@ -108,6 +108,23 @@ describe("paths that are not what the option needs", () => {
     ],
   ])("%j: one line naming it, exit 2", async (args, message) => refused(args, message));
 
+  it.concurrent.each([
+    [
+      ["sbom", file, "--out", "/nonexistent/dir/sbom.json"],
+      /cannot write \/nonexistent\/dir\/sbom\.json: no such file \(\/nonexistent\/dir\)$/,
+    ],
+    [
+      ["boot-test", file, ...LEG.slice(0, 6), "--junit", dir],
+      /cannot write .*cli-errors-\w+: it is a directory$/,
+    ],
+    [
+      ["release", "--manifests", dir, "--store", `file://${dir}/store`, "--subjects", "/nonexistent/s.txt"],
+      /cannot write \/nonexistent\/s\.txt: no such file \(\/nonexistent\)$/,
+    ],
+  ])("%j: an output that cannot be written is found before the work, exit 2", async (args, message) =>
+    refused(args, message),
+  );
+
   it("an unwritable $GITHUB_OUTPUT is named, not an internal error", async () => {
     const outputDir = join(dir, "output-is-a-directory");
     mkdirSync(outputDir);

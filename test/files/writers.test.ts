@@ -21,7 +21,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { BuiltImage } from "../../imagegen/index.js";
-import { writeFileAtomic } from "../../src/files.js";
+import { OutputFileError } from "../../src/errors.js";
+import { checkOutputLocation, writeFileAtomic } from "../../src/files.js";
 import { CLI, runCli } from "../helpers/cli.js";
 import { expectedListFile, image } from "../inspect/images.js";
 
@@ -90,6 +91,56 @@ describe("writeFileAtomic", () => {
       `cannot write ${join(d, "blk-link")}: it is a block device`,
     );
     expect(lstatSync(node).isBlockDevice()).toBe(true);
+  });
+});
+
+describe("output locations", () => {
+  const failure = async (p: Promise<unknown>) => {
+    const e = await p.then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    expect(e).toBeInstanceOf(OutputFileError);
+    return e as OutputFileError;
+  };
+
+  it("a location that cannot take a file is bad input (exit 2), found before the work by checkOutputLocation", async () => {
+    const d = fresh();
+    const missing = join(d, "no-such-folder", "out.json");
+    writeFileSync(join(d, "file"), "x");
+    for (const path of [missing, d, join(d, "file", "out.json")]) {
+      const early = await failure(checkOutputLocation(path));
+      expect(early.exitCode, early.message).toBe(2);
+      expect(early.message).toMatch(new RegExp(`^cannot write ${path}: `));
+      const late = await failure(writeFileAtomic(path, "x"));
+      expect(late.exitCode, late.message).toBe(2);
+    }
+    expect((await failure(checkOutputLocation(missing))).message).toBe(
+      `cannot write ${missing}: no such file (${join(d, "no-such-folder")})`,
+    );
+    await checkOutputLocation(join(d, "new.json"));
+    await checkOutputLocation(join(d, "file"));
+  });
+
+  it.skipIf(!isRoot)("a read-only folder is exit 2, a full disk exit 1", async () => {
+    const d = fresh();
+    const ro = join(d, "ro");
+    const small = join(d, "small");
+    mkdirSync(ro);
+    mkdirSync(small);
+    spawnSync("mount", ["-t", "tmpfs", "-o", "ro,size=64k", "tmpfs", ro]);
+    spawnSync("mount", ["-t", "tmpfs", "-o", "size=64k", "tmpfs", small]);
+    try {
+      const readOnly = await failure(checkOutputLocation(join(ro, "out.json")));
+      expect(readOnly.exitCode, readOnly.message).toBe(2);
+      await checkOutputLocation(join(small, "out.json"));
+      const full = await failure(writeFileAtomic(join(small, "out.json"), Buffer.alloc(1 << 20)));
+      expect(full.message).toMatch(/ENOSPC/);
+      expect(full.exitCode).toBe(1);
+    } finally {
+      spawnSync("umount", [ro]);
+      spawnSync("umount", [small]);
+    }
   });
 });
 

@@ -3,7 +3,7 @@ import { bootTest, parseDiskSize } from "../../boot/boot-test.js";
 import type { BootTestResult } from "../../boot/result.js";
 import { parseDuration } from "../../durations.js";
 import { UsageError } from "../../errors.js";
-import { readInputFile } from "../../files.js";
+import { checkOutputLocation, readInputFile } from "../../files.js";
 import type { CheckResult } from "../../inspect/verdict.js";
 import { interruptSignal } from "../interrupts.js";
 import { action, printJson, printLines, table } from "../util.js";
@@ -131,6 +131,9 @@ export function register(program: Command): void {
     .action(
       action(
         async (image: string, opts: BootTestCliOptions) => {
+          // Found now, not after the boots.
+          if (opts.junit) await checkOutputLocation(opts.junit);
+          if (opts.consoleLog) await checkOutputLocation(opts.consoleLog);
           const offlinePackages = opts.packages
             ? (await readInputFile(opts.packages, { what: "--packages" }))
                 .toString("utf8")

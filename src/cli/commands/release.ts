@@ -1,8 +1,8 @@
-import { writeFile } from "node:fs/promises";
 import type { Command } from "commander";
 import pkg from "../../../package.json" with { type: "json" };
 import { appendGithubOutputs, appendJobSummary, inGithubActions } from "../../ci/github.js";
 import { UsageError } from "../../errors.js";
+import { checkOutputLocation, writeFileAtomic } from "../../files.js";
 import { findManifestFiles, readLegManifest } from "../../manifest/read.js";
 import { describeError } from "../../publish/describe.js";
 import { DEFAULT_STORE_URL, openStore } from "../../publish/open-store.js";
@@ -143,6 +143,7 @@ async function releaseRun(opts: ReleaseCliOptions): Promise<number> {
   if (opts.publicBaseUrl) validateHttpUrl(opts.publicBaseUrl, "public base URL");
   if (opts.fulcioUrl) validateHttpUrl(opts.fulcioUrl, "Fulcio URL");
   if (opts.rekorUrl) validateHttpUrl(opts.rekorUrl, "Rekor URL");
+  if (opts.subjects) await checkOutputLocation(opts.subjects);
   // Manifests and keys first: bad input is found before the store is touched.
   const files = await findManifestFiles(opts.manifests!);
   const manifests = [];
@@ -192,7 +193,7 @@ async function releaseRun(opts: ReleaseCliOptions): Promise<number> {
         const image = manifest.published!.objects.find((o) => o.role === "image")!;
         return formatSha256sumLine(image.sha256, image.name);
       });
-    await writeFile(opts.subjects, [...new Set(lines)].join(""));
+    await writeFileAtomic(opts.subjects, [...new Set(lines)].join(""));
   }
   const summary = renderReleaseSummary(result);
   if (opts.summary && !appendJobSummary(summary) && !opts.json) process.stdout.write(summary);

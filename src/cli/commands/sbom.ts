@@ -1,6 +1,6 @@
 import { basename } from "node:path";
 import { type Command, Option } from "commander";
-import { writeFileAtomic } from "../../files.js";
+import { checkOutputLocation, writeFileAtomic } from "../../files.js";
 import { parsePartitionOption } from "../image-arg.js";
 import { ProgressLine } from "../progress.js";
 import { action } from "../util.js";
@@ -30,6 +30,7 @@ export function register(program: Command): void {
           opts: { format: "cyclonedx" | "spdx"; out?: string; hash?: boolean; partition?: string },
         ) => {
           const partition = parsePartitionOption(opts.partition);
+          if (opts.out) await checkOutputLocation(opts.out);
           const { sbomForImage } = await import("../../inspect/sbom-image.js");
           const { sbomJson } = await import("../../inspect/sbom.js");
           const progress = new ProgressLine(process.stderr.isTTY === true);
