@@ -63,6 +63,11 @@ export interface ReleaseOptions {
   readonly now?: Date | undefined;
   readonly log?: ((line: string) => void) | undefined;
   readonly warn?: ((line: string) => void) | undefined;
+  /**
+   * Stops the release between two writes (and aborts an upload in progress); what was written is
+   * rolled back, as after a failed write (Ctrl-C, SIGTERM).
+   */
+  readonly signal?: AbortSignal | undefined;
 }
 
 export interface ReleaseFolder {
@@ -183,7 +188,7 @@ export async function releaseLegs(options: ReleaseOptions): Promise<ReleaseResul
   }
 
   const plan = [...bundles, ...signatures, ...index];
-  const written = await writeInOrder(store, plan, options.tags ?? DEFAULT_TAGS, log);
+  const written = await writeInOrder(store, plan, options.tags ?? DEFAULT_TAGS, log, options.signal);
   return {
     store: store.url,
     legs: legs.map((l) => {
@@ -404,11 +409,13 @@ async function writeInOrder(
   plan: readonly PlannedObject[],
   tags: Tags,
   log: (line: string) => void,
+  signal?: AbortSignal,
 ): Promise<{ key: string; status: "uploaded" | "skipped" | "deleted" }[]> {
   const staging = await mkdtemp(join(tmpdir(), "cloud-images-release-"));
   const done: { key: string; previous: Buffer | undefined }[] = [];
   const written: { key: string; status: "uploaded" | "skipped" | "deleted" }[] = [];
-  const put = async (key: string, data: Buffer) => {
+  // The rollback's own writes take no signal: they must run after an interrupt.
+  const put = async (key: string, data: Buffer, stop?: AbortSignal) => {
     const path = join(staging, ...key.split("/"));
     await mkdir(dirname(path), { recursive: true });
     await writeFile(path, data);
@@ -416,6 +423,7 @@ async function writeInOrder(
       prefix: prefixOf(key),
       tags,
       useSidecarChecksums: false,
+      signal: stop,
     });
     await rm(path, { force: true });
     return result.objects[0]!.status === "skipped" ? "skipped" : "uploaded";
@@ -423,13 +431,14 @@ async function writeInOrder(
   let inFlight: { key: string; previous: Buffer | undefined } | undefined;
   try {
     for (const object of plan) {
+      signal?.throwIfAborted();
       inFlight = { key: object.key, previous: await store.get(object.key) };
       if (object.data === undefined) {
         await store.delete(object.key);
         written.push({ key: object.key, status: "deleted" });
         log(`deleted: ${object.key}`);
       } else {
-        const status = await put(object.key, object.data);
+        const status = await put(object.key, object.data, signal);
         written.push({ key: object.key, status });
         log(`${status === "skipped" ? "unchanged" : "written"}: ${object.key}`);
       }

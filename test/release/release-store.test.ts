@@ -7,7 +7,7 @@ import { generateKeyPairSync } from "node:crypto";
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ReleaseError } from "../../src/errors.js";
+import { InterruptedError, ReleaseError } from "../../src/errors.js";
 import { readLegManifest } from "../../src/manifest/read.js";
 import { FileStore } from "../../src/publish/file-store.js";
 import { openStore } from "../../src/publish/open-store.js";
@@ -202,7 +202,48 @@ describe("release to S3 (s3rver)", () => {
   });
 });
 
+/** Every file under `bucket` with its content. */
+function fileSnapshot(bucket: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const d of readdirSync(bucket, { recursive: true, withFileTypes: true })) {
+    if (!d.isFile()) continue;
+    const path = join(d.parentPath, d.name);
+    out.set(path.slice(bucket.length + 1), readFileSync(path, "base64"));
+  }
+  return out;
+}
+
 describe("release to the file store", () => {
+  it("an interrupt (Ctrl-C, SIGTERM) stops between two writes and rolls back what was written", async () => {
+    const bucket = join(work.dir, "file-bucket-interrupted");
+    const store = new FileStore(bucket);
+    const k = await keys();
+    const run = await publishAll(store, "file-run-interrupted", legs("20260220143000"));
+    const before = fileSnapshot(bucket);
+    const controller = new AbortController();
+    let writes = 0;
+    const error = await releaseLegs({
+      manifests: run.manifests,
+      store,
+      openpgp: k.openpgp,
+      attester: k.attester,
+      generator: "t",
+      log: (line) => {
+        if (line.startsWith("written: ") && ++writes === 2) controller.abort(new InterruptedError("SIGTERM"));
+      },
+      signal: controller.signal,
+    }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(writes).toBe(2);
+    expect(error).toBeInstanceOf(ReleaseError);
+    expect((error as Error).message).toMatch(
+      /failed at \S+ \(interrupted by SIGTERM\); everything written was rolled back$/,
+    );
+    expect(fileSnapshot(bucket)).toEqual(before);
+  });
+
   it("a write that fails (a directory where the stream document goes) rolls back; a rerun is idempotent", async () => {
     const bucket = join(work.dir, "file-bucket");
     const store = new FileStore(bucket);

@@ -13,6 +13,7 @@ import { ATTESTATION_MODES, type AttestationMode, releaseKeysFromEnv } from "../
 import { type ReleaseResult, releaseLegs } from "../../release/release.js";
 import { renderReleaseSummary } from "../../release/summary.js";
 import type { RetryNotice } from "../../retry.js";
+import { interruptSignal } from "../interrupts.js";
 import { action, printJson, printLines, warn } from "../util.js";
 import { POINT_RELEASE_EXAMPLES, pointRelease } from "./point-release.js";
 
@@ -100,7 +101,7 @@ export function register(program: Command): void {
         "  cloud-images release --manifests examples/demo --store file://./dist/bucket --json\n" +
         POINT_RELEASE_EXAMPLES.replaceAll("point-release", "release"),
     )
-    .action(action(run));
+    .action(action(run, { unwinds: true }));
 }
 
 async function run(opts: ReleaseCliOptions): Promise<number> {
@@ -181,6 +182,8 @@ async function releaseRun(opts: ReleaseCliOptions): Promise<number> {
       generator: `cloud-images ${pkg.version}`,
       log: (line) => process.stderr.write(`${line}\n`),
       warn,
+      // Ctrl-C or SIGTERM: what was written is rolled back before the tool exits.
+      signal: interruptSignal(),
     });
   } finally {
     await store.close();

@@ -37,6 +37,7 @@ export const release: Step = {
         generator: `cloud-images ${pkg.version}`,
         log: (line) => ctx.log(line),
         warn: (line) => ctx.warn(line),
+        signal: ctx.signal,
       });
       const folder = result.folders[0]!;
       return {
