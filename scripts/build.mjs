@@ -1,15 +1,40 @@
 // Bundles our own code (dependencies stay external and load lazily) so the CLI starts fast without a loader.
+// dist/cli.js and dist/index.js share chunks; the offline commands that run on every leg (verify, cat,
+// packages...) are also built as one file each, commander included, since loading 40 chunks and a
+// CommonJS package cost more than Node's own start (bin/cloud-images.js picks the file).
+import { readdirSync, readFileSync } from "node:fs";
 import { build } from "esbuild";
 
-await build({
-  entryPoints: { cli: "src/cli/main.ts", index: "src/index.ts" },
-  outdir: "dist",
+const common = {
   bundle: true,
-  splitting: true,
   format: "esm",
   platform: "node",
   target: "node20",
-  packages: "external",
   sourcemap: true,
   logLevel: "warning",
+};
+
+await build({
+  ...common,
+  entryPoints: { cli: "src/cli/main.ts", index: "src/index.ts" },
+  outdir: "dist",
+  splitting: true,
+  packages: "external",
+});
+
+const { dependencies } = JSON.parse(readFileSync("package.json", "utf8"));
+const entries = Object.fromEntries(
+  readdirSync("src/cli/entries")
+    .filter((f) => f.endsWith(".ts"))
+    .map((f) => [`cli-${f.slice(0, -3)}`, `src/cli/entries/${f}`]),
+);
+await build({
+  ...common,
+  entryPoints: entries,
+  outdir: "dist",
+  external: Object.keys(dependencies).filter((d) => d !== "commander"),
+  // commander is CommonJS and requires Node's built-ins
+  banner: {
+    js: 'import { createRequire as bundleRequire } from "node:module"; const require = bundleRequire(import.meta.url);',
+  },
 });

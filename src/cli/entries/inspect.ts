@@ -1,0 +1,6 @@
+// `cloud-images inspect` as one file (see scripts/build.mjs and bin/cloud-images.js)
+import "../started.js";
+import { register } from "../commands/inspect.js";
+import { runCli } from "../program.js";
+
+await runCli((program) => register(program));

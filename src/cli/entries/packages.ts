@@ -1,0 +1,6 @@
+// `cloud-images packages` as one file (see scripts/build.mjs and bin/cloud-images.js)
+import "../started.js";
+import { register } from "../commands/packages.js";
+import { runCli } from "../program.js";
+
+await runCli((program) => register(program));

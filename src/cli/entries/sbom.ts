@@ -1,0 +1,6 @@
+// `cloud-images sbom` as one file (see scripts/build.mjs and bin/cloud-images.js)
+import "../started.js";
+import { register } from "../commands/sbom.js";
+import { runCli } from "../program.js";
+
+await runCli((program) => register(program));
