@@ -8,7 +8,7 @@ import { inflateRawSync, constants as zlibConstants } from "node:zlib";
 import { decompress as zstdDecompress } from "fzstd";
 import { ImageFormatError } from "../errors.js";
 import { LruCache } from "./lru.js";
-import { type ByteSource, checkRange } from "./source.js";
+import { type ByteSource, checkRange, readInto } from "./source.js";
 import { zstdFrame } from "./zstd-frame.js";
 
 export const QCOW2_MAGIC = Buffer.from("QFI\xfb", "latin1");
@@ -109,6 +109,8 @@ export class Qcow2Source implements ByteSource {
   readonly clusterSize: number;
   private readonly l2Cache: LruCache<number, Promise<Buffer>>;
   private readonly clusterCache: LruCache<number, Promise<Buffer>>;
+  /** Reused for runs of compressed bytes (null while a read holds it). */
+  private rawScratch: Buffer | null = null;
 
   constructor(
     private readonly file: ByteSource,
@@ -130,9 +132,14 @@ export class Qcow2Source implements ByteSource {
   }
 
   async read(offset: number, length: number): Promise<Buffer> {
-    checkRange(this, offset, length, this.name);
     const out = Buffer.alloc(length);
-    if (length === 0) return out;
+    await this.readInto(offset, length, out, 0);
+    return out;
+  }
+
+  async readInto(offset: number, length: number, out: Buffer, at: number): Promise<void> {
+    checkRange(this, offset, length, this.name);
+    if (length === 0) return;
     const cs = this.clusterSize;
     const end = offset + length;
     const firstCluster = Math.floor(offset / cs);
@@ -145,12 +152,15 @@ export class Qcow2Source implements ByteSource {
     while (i < maps.length) {
       const m = maps[i]!;
       let j = i + 1;
-      if (m.kind === "data") {
+      if (m.kind === "zero") {
+        while (j < maps.length && maps[j]!.kind === "zero") j++;
+        out.fill(0, at + from(i) - offset, at + to(j) - offset);
+      } else if (m.kind === "data") {
         // Guest clusters that are also contiguous in the file: one read.
         while (j < maps.length && isFollowingData(maps[j - 1]!, maps[j]!, cs)) j++;
         const start = from(i);
-        await this.readHost(m.host + (start % cs), to(j) - start, out, start - offset);
-      } else if (m.kind === "compressed") {
+        await this.readHost(m.host + (start % cs), to(j) - start, out, at + start - offset);
+      } else {
         // Compressed clusters stored back to back (as qemu-img convert -c writes them): one read.
         let span = m.length;
         while (
@@ -164,12 +174,11 @@ export class Qcow2Source implements ByteSource {
         const clusters = await this.compressedRun(maps.slice(i, j) as CompressedMapping[]);
         clusters.forEach((data, k) => {
           const start = from(i + k);
-          data.copy(out, start - offset, start % cs, to(i + k + 1) - (firstCluster + i + k) * cs);
+          data.copy(out, at + start - offset, start % cs, to(i + k + 1) - (firstCluster + i + k) * cs);
         });
       }
       i = j;
     }
-    return out;
   }
 
   /** Where guest cluster `index` lives. */
@@ -233,12 +242,22 @@ export class Qcow2Source implements ByteSource {
     if (missing.length >= 2) {
       const start = missing[0]!.host;
       const stop = Math.min(this.file.size, Math.max(...missing.map((m) => m.host + m.length)));
-      const raw = await this.file.read(start, stop - start);
+      // The compressed bytes are only needed until they are inflated: read them into reused memory
+      // (unless another read holds it).
+      const size = stop - start;
+      const scratch = this.rawScratch !== null && this.rawScratch.length >= size ? this.rawScratch : null;
+      const raw = scratch ?? Buffer.allocUnsafe(size);
+      this.rawScratch = null;
       const fetched = new Map<number, Buffer>();
-      for (const m of missing) {
-        const data = this.decompress(raw.subarray(m.host - start, m.host - start + m.length), m.host);
-        fetched.set(m.host, data);
-        this.clusterCache.set(m.host, Promise.resolve(data), this.clusterSize);
+      try {
+        await readInto(this.file, start, size, raw, 0);
+        for (const m of missing) {
+          const data = this.decompress(raw.subarray(m.host - start, m.host - start + m.length), m.host);
+          fetched.set(m.host, data);
+          this.clusterCache.set(m.host, Promise.resolve(data), this.clusterSize);
+        }
+      } finally {
+        this.rawScratch = raw.length >= (scratch?.length ?? 0) ? raw : scratch;
       }
       // The run may be larger than the cache: use what was just decompressed, not the cache.
       return Promise.all(run.map((m) => fetched.get(m.host) ?? this.compressedCluster(m)));
@@ -261,7 +280,12 @@ export class Qcow2Source implements ByteSource {
     try {
       if (this.info.compressionType === "zlib") {
         // No end-of-stream check: qemu accepts a stream once it has produced a whole cluster.
-        out = inflateRawSync(raw, { finishFlush: zlibConstants.Z_SYNC_FLUSH, maxOutputLength: cs });
+        // One output chunk of a whole cluster: no pieces to concatenate.
+        out = inflateRawSync(raw, {
+          finishFlush: zlibConstants.Z_SYNC_FLUSH,
+          maxOutputLength: cs,
+          chunkSize: Math.max(cs, zlibConstants.Z_MIN_CHUNK),
+        });
       } else {
         const frame = zstdFrame(raw);
         const data = raw.subarray(0, frame.length);
@@ -290,10 +314,9 @@ export class Qcow2Source implements ByteSource {
 
   private async readHost(host: number, length: number, out: Buffer, at: number): Promise<void> {
     // A last cluster cut short by the end of the file reads as zeros past the end, as in qemu.
-    const available = Math.min(length, this.file.size - host);
-    if (available <= 0) return;
-    const data = await this.file.read(host, available);
-    data.copy(out, at);
+    const available = Math.max(0, Math.min(length, this.file.size - host));
+    if (available > 0) await readInto(this.file, host, available, out, at);
+    out.fill(0, at + available, at + length);
   }
 
   private error(message: string, cause?: unknown): ImageFormatError {

@@ -15,6 +15,26 @@ export interface ByteSource {
    * (corrupt metadata pointing past the end), never a short read.
    */
   read(offset: number, length: number): Promise<Buffer>;
+  /**
+   * The same bytes written into `target` at `at` instead of a new buffer, so a caller reading a large
+   * file piece by piece can reuse its memory. Optional: readInto() falls back to read() and a copy.
+   */
+  readInto?(offset: number, length: number, target: Buffer, at: number): Promise<void>;
+}
+
+/** `length` bytes at `offset` of `source` into `target` at `at`, through the source's readInto when it has one. */
+export async function readInto(
+  source: ByteSource,
+  offset: number,
+  length: number,
+  target: Buffer,
+  at: number,
+): Promise<void> {
+  if (at < 0 || at + length > target.length) {
+    throw new RangeError(`readInto: ${length} bytes at ${at} do not fit a ${target.length}-byte buffer`);
+  }
+  if (source.readInto) return source.readInto(offset, length, target, at);
+  (await source.read(offset, length)).copy(target, at);
 }
 
 /** Largest single read we allow; corrupt metadata must not make us allocate gigabytes. */
@@ -49,17 +69,21 @@ export class FileSource implements ByteSource {
   }
 
   async read(offset: number, length: number): Promise<Buffer> {
-    checkRange(this, offset, length, this.path);
     const buf = Buffer.alloc(length);
+    await this.readInto(offset, length, buf, 0);
+    return buf;
+  }
+
+  async readInto(offset: number, length: number, target: Buffer, at: number): Promise<void> {
+    checkRange(this, offset, length, this.path);
     let done = 0;
     while (done < length) {
-      const { bytesRead } = await this.handle.read(buf, done, length - done, offset + done);
+      const { bytesRead } = await this.handle.read(target, at + done, length - done, offset + done);
       if (bytesRead === 0)
         throw new ImageFormatError(`${this.path}: unexpected end of file at ${offset + done}`);
       done += bytesRead;
     }
     this.bytesRead += length;
-    return buf;
   }
 
   close(): Promise<void> {
@@ -86,6 +110,11 @@ export class SliceSource implements ByteSource {
     checkRange(this, offset, length, this.what);
     return this.parent.read(this.offset + offset, length);
   }
+
+  async readInto(offset: number, length: number, target: Buffer, at: number): Promise<void> {
+    checkRange(this, offset, length, this.what);
+    return readInto(this.parent, this.offset + offset, length, target, at);
+  }
 }
 
 /** An in-memory source, for tests and small embedded blobs. */
@@ -98,5 +127,10 @@ export class BufferSource implements ByteSource {
   async read(offset: number, length: number): Promise<Buffer> {
     checkRange(this, offset, length, "buffer");
     return Buffer.from(this.buf.subarray(offset, offset + length));
+  }
+
+  async readInto(offset: number, length: number, target: Buffer, at: number): Promise<void> {
+    checkRange(this, offset, length, "buffer");
+    this.buf.copy(target, at, offset, offset + length);
   }
 }

@@ -24,6 +24,12 @@ export type CheckedEntry = DirEntry &
     | { readonly stat?: undefined; readonly error: string }
   );
 
+/** A file opened for reads into the caller's memory: exactly `length` bytes at `offset`, or an error. */
+export interface OpenedFile {
+  readonly size: number;
+  readInto(offset: number, length: number, target: Buffer, at: number): Promise<void>;
+}
+
 export interface ResolvedPath {
   readonly ino: number;
   readonly stat: InodeStat;
@@ -149,6 +155,34 @@ export class PathResolver {
     options: { followFinal?: boolean } = {},
   ): Promise<Buffer | undefined> {
     return xattrValue(await this.listXattrs(path, options), name);
+  }
+
+  /**
+   * A regular file for reads at any offset into the caller's memory (nothing of it is read yet),
+   * refusing files larger than `maxBytes`.
+   */
+  async open(path: string, maxBytes = 256 * 1024 * 1024): Promise<OpenedFile> {
+    const file = await this.resolve(path);
+    if (file.stat.type !== "file") throw new PathNotFoundError(`not a regular file: ${file.path}`);
+    if (file.stat.size > maxBytes) {
+      throw new ImageFormatError(
+        `${file.path} is ${file.stat.size} bytes, more than the ${maxBytes} allowed here`,
+      );
+    }
+    const { fs } = this;
+    const { ino, stat } = file;
+    return {
+      size: stat.size,
+      readInto: async (offset, length, target, at) => {
+        if (offset + length > stat.size) {
+          throw new ImageFormatError(`${file.path}: read of ${length} bytes at ${offset} goes past its end`);
+        }
+        const n = fs.readInto
+          ? await fs.readInto(ino, offset, length, target, at)
+          : (await fs.read(ino, offset, length)).copy(target, at);
+        if (n !== length) throw new ImageFormatError(`${file.path}: short read at ${offset}`);
+      },
+    };
   }
 
   /** Streams a regular file in chunks. */

@@ -62,6 +62,11 @@ export interface Filesystem {
   readLink(ino: number): Promise<string>;
   /** Bytes [offset, offset + length) of a regular file, clipped to its size; holes read as zeros. */
   read(ino: number, offset: number, length: number): Promise<Buffer>;
+  /**
+   * The same bytes written into `target` at `at` (reused memory for large files read in pieces); returns
+   * how many (clipped to the file's size). Optional: PathResolver.open falls back to read().
+   */
+  readInto?(ino: number, offset: number, length: number, target: Buffer, at: number): Promise<number>;
   /** Extended attributes of an inode, in on-disk order (read on demand only). */
   listXattrs(ino: number): Promise<readonly Xattr[]>;
   /** Whether the filesystem was cleanly unmounted (read on demand only: XFS reads its log). */

@@ -34,6 +34,12 @@ export interface ImagePackages {
   readonly packages: InstalledPackage[];
 }
 
+/** A reader's failure inside the image, as the rpmdb readers report it. */
+function cannotRead(e: unknown, path: string): unknown {
+  if (!(e instanceof CloudImagesError) || e instanceof RpmFormatError) return e;
+  return new RpmFormatError(`cannot read ${path} in the image: ${e.message}`, { cause: e });
+}
+
 /** The files of a directory inside an image, as the rpmdb readers want them. */
 export function imageRpmdbDir(paths: PathResolver, dirPath: string): RpmdbDir {
   return {
@@ -42,8 +48,22 @@ export function imageRpmdbDir(paths: PathResolver, dirPath: string): RpmdbDir {
       try {
         return await paths.readFile(`${dirPath}/${name}`, MAX_DB_FILE);
       } catch (e) {
-        if (!(e instanceof CloudImagesError) || e instanceof RpmFormatError) throw e;
-        throw new RpmFormatError(`cannot read ${dirPath}/${name} in the image: ${e.message}`, { cause: e });
+        throw cannotRead(e, `${dirPath}/${name}`);
+      }
+    },
+    open: async (name) => {
+      const path = `${dirPath}/${name}`;
+      try {
+        const file = await paths.open(path, MAX_DB_FILE);
+        return {
+          size: file.size,
+          readInto: (offset, length, target, at) =>
+            file.readInto(offset, length, target, at).catch((e) => {
+              throw cannotRead(e, path);
+            }),
+        };
+      } catch (e) {
+        throw cannotRead(e, path);
       }
     },
   };

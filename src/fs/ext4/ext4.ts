@@ -4,7 +4,7 @@
  * Metadata blocks and inodes sit in small LRU caches; file data is read straight from the source.
  */
 import type { ByteSource } from "../../disk/source.js";
-import { MAX_READ } from "../../disk/source.js";
+import { MAX_READ, readInto } from "../../disk/source.js";
 import { ImageFormatError, UsageError } from "../../errors.js";
 import { entryFor } from "../names.js";
 import type { CleanState, DirEntry, Filesystem, InodeStat, Xattr } from "../types.js";
@@ -165,6 +165,24 @@ export class Ext4Filesystem implements Filesystem {
   }
 
   async read(ino: number, offset: number, length: number): Promise<Buffer> {
+    return this.readData(await this.fileInode(ino, offset, length), offset, length);
+  }
+
+  async readInto(ino: number, offset: number, length: number, target: Buffer, at: number): Promise<number> {
+    const inode = await this.fileInode(ino, offset, length);
+    const end = Math.min(inode.size, offset + length);
+    if (offset >= end) return 0;
+    if (inode.flags & INODE_FLAG.inlineData) {
+      // Inline files are tiny: readData's zero-filling of a size past the inline bytes, then a copy.
+      (await this.readData(inode, offset, length)).copy(target, at);
+      return end - offset;
+    }
+    await this.copyRuns(inode, offset, end, target, at);
+    return end - offset;
+  }
+
+  /** The regular file's inode, for a read of [offset, offset + length). */
+  private async fileInode(ino: number, offset: number, length: number): Promise<Inode> {
     if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0) {
       throw new UsageError(`invalid read of ${length} bytes at offset ${offset}`);
     }
@@ -177,7 +195,7 @@ export class Ext4Filesystem implements Filesystem {
     }
     const end = Math.min(inode.size, offset + length);
     if (end - offset > MAX_READ) throw new UsageError(`refusing a ${end - offset}-byte read; read in chunks`);
-    return this.readData(inode, offset, length);
+    return inode;
   }
 
   async cleanState(): Promise<CleanState> {
@@ -251,20 +269,30 @@ export class Ext4Filesystem implements Filesystem {
       if (offset < data.length) data.copy(out, 0, offset, Math.min(end, data.length));
       return out;
     }
-    const bs = this.blockSize;
     const out = Buffer.alloc(end - offset);
+    await this.copyRuns(inode, offset, end, out, 0);
+    return out;
+  }
+
+  /** File bytes [offset, end) into `out` at `at`; holes (and unwritten extents) as zeros. */
+  private async copyRuns(inode: Inode, offset: number, end: number, out: Buffer, at: number): Promise<void> {
+    const bs = this.blockSize;
     let pos = offset;
     while (pos < end) {
       const lblk = Math.floor(pos / bs);
       const run = await this.mapRun(inode, lblk);
       const runEnd = Math.min(end, (lblk + run.count) * bs);
-      if (!run.zero) {
-        const data = await this.source.read(run.physical * bs + (pos - lblk * bs), runEnd - pos);
-        data.copy(out, pos - offset);
-      }
+      if (run.zero) out.fill(0, at + pos - offset, at + runEnd - offset);
+      else
+        await readInto(
+          this.source,
+          run.physical * bs + (pos - lblk * bs),
+          runEnd - pos,
+          out,
+          at + pos - offset,
+        );
       pos = runEnd;
     }
-    return out;
   }
 
   /** Calls `fn` with the bytes of each run of allocated directory blocks, in logical order. */

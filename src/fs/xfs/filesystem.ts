@@ -1,5 +1,5 @@
 /** The read-only XFS filesystem: the Filesystem interface over a ByteSource. */
-import { type ByteSource, MAX_READ } from "../../disk/source.js";
+import { type ByteSource, MAX_READ, readInto } from "../../disk/source.js";
 import { ImageFormatError, UsageError } from "../../errors.js";
 import type { CleanState, DirEntry, Filesystem, InodeStat, Xattr } from "../types.js";
 import { readXattrs } from "./attr.js";
@@ -76,23 +76,12 @@ export class XfsFilesystem implements Filesystem {
   }
 
   async read(ino: number, offset: number, length: number): Promise<Buffer> {
-    if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length) || length < 0) {
-      throw new UsageError(`invalid read of ${length} bytes at offset ${offset}`);
-    }
-    const inode = await this.inode(ino);
-    if (inode.stat.type !== "file")
-      throw new ImageFormatError(`xfs: inode ${ino} is a ${inode.stat.type}, not a regular file`);
-    if (inode.realtime)
-      throw new ImageFormatError(
-        `xfs: inode ${ino} keeps its data on a realtime device, which is not supported`,
-      );
-    const end = Math.min(inode.stat.size, offset + length);
+    const { inode, end } = await this.fileRange(ino, offset, length);
     if (end <= offset) return Buffer.alloc(0);
-    if (end - offset > MAX_READ)
-      throw new UsageError(`refusing a ${end - offset}-byte read (at most ${MAX_READ} at once)`);
     const bs = this.blockSize;
-    const extents = await extentsInRange(this.ctx, inode, Math.floor(offset / bs), Math.ceil(end / bs));
-    const runs = mergeRuns(extents);
+    const runs = mergeRuns(
+      await extentsInRange(this.ctx, inode, Math.floor(offset / bs), Math.ceil(end / bs)),
+    );
     const only = runs.length === 1 ? runs[0]! : undefined;
     if (
       only &&
@@ -104,17 +93,53 @@ export class XfsFilesystem implements Filesystem {
       return this.source.read(only.block * bs + (offset - only.fileBlock * bs), end - offset);
     }
     const out = Buffer.alloc(end - offset);
+    await this.copyRuns(runs, offset, end, out, 0);
+    return out;
+  }
+
+  async readInto(ino: number, offset: number, length: number, target: Buffer, at: number): Promise<number> {
+    const { inode, end } = await this.fileRange(ino, offset, length);
+    if (end <= offset) return 0;
+    const bs = this.blockSize;
+    const runs = mergeRuns(
+      await extentsInRange(this.ctx, inode, Math.floor(offset / bs), Math.ceil(end / bs)),
+    );
+    // Holes read as zeros: the target may hold anything.
+    target.fill(0, at, at + end - offset);
+    await this.copyRuns(runs, offset, end, target, at);
+    return end - offset;
+  }
+
+  /** The regular file's inode and where a read of [offset, offset + length) ends (clipped to its size). */
+  private async fileRange(ino: number, offset: number, length: number) {
+    if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length) || length < 0) {
+      throw new UsageError(`invalid read of ${length} bytes at offset ${offset}`);
+    }
+    const inode = await this.inode(ino);
+    if (inode.stat.type !== "file")
+      throw new ImageFormatError(`xfs: inode ${ino} is a ${inode.stat.type}, not a regular file`);
+    if (inode.realtime)
+      throw new ImageFormatError(
+        `xfs: inode ${ino} keeps its data on a realtime device, which is not supported`,
+      );
+    const end = Math.min(inode.stat.size, offset + length);
+    if (end - offset > MAX_READ)
+      throw new UsageError(`refusing a ${end - offset}-byte read (at most ${MAX_READ} at once)`);
+    return { inode, end };
+  }
+
+  /** The written runs' bytes of file range [offset, end) into `out` at `at`. */
+  private async copyRuns(runs: readonly Extent[], offset: number, end: number, out: Buffer, at: number) {
+    const bs = this.blockSize;
     for (const run of runs) {
       const from = Math.max(offset, run.fileBlock * bs);
       const to = Math.min(end, (run.fileBlock + run.count) * bs);
       const disk = run.block * bs + (from - run.fileBlock * bs);
-      for (let at = from; at < to; at += DATA_CHUNK) {
-        const n = Math.min(DATA_CHUNK, to - at);
-        const data = await this.source.read(disk + (at - from), n);
-        data.copy(out, at - offset);
+      for (let pos = from; pos < to; pos += DATA_CHUNK) {
+        const n = Math.min(DATA_CHUNK, to - pos);
+        await readInto(this.source, disk + (pos - from), n, out, at + pos - offset);
       }
     }
-    return out;
   }
 }
 

@@ -3,7 +3,7 @@
  * (AlmaLinux 9/10, with its `-wal`), NDB `Packages.db` (SUSE) or Berkeley DB `Packages` (AlmaLinux 8).
  * The directory is an abstraction so the same reader serves host paths and directories inside images.
  */
-import { readdir, readFile } from "node:fs/promises";
+import { type FileHandle, open, readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { RpmFormatError } from "../../errors.js";
 import { timed, timedAsync } from "../../phases.js";
@@ -12,17 +12,30 @@ import { parseHeader, type RpmHeader } from "../header.js";
 import { type InstalledPackage, packageFromHeader } from "../package.js";
 import { bdbIsLittleEndian, readBdbHash } from "./bdb.js";
 import { readNdb } from "./ndb.js";
-import { forEachSqlitePackage } from "./sqlite.js";
+import { forEachSqlitePackage, forEachSqlitePackageIn, type RandomAccessFile } from "./sqlite.js";
 
 export { readBdbHash } from "./bdb.js";
 export { readNdb } from "./ndb.js";
-export { forEachSqlitePackage, readSqlitePackages, type SqliteRecord } from "./sqlite.js";
+export {
+  forEachSqlitePackage,
+  forEachSqlitePackageIn,
+  type RandomAccessFile,
+  readSqlitePackages,
+  type SqliteRecord,
+} from "./sqlite.js";
 export { applyWal, readWal, type WalIndex, walChecksum } from "./wal.js";
 
-/** A directory of files: names in it, and a file's bytes. */
+/** A file of the directory opened for reads at any offset into the caller's memory. */
+export interface RpmdbFile extends RandomAccessFile {
+  close?(): Promise<void>;
+}
+
+/** A directory of files: names in it, and a file's bytes (whole, or opened to be read in pieces). */
 export interface RpmdbDir {
   list(): Promise<string[]>;
   read(name: string): Promise<Buffer>;
+  /** Optional: large databases (rpmdb.sqlite) are then read window by window, not whole. */
+  open?(name: string): Promise<RpmdbFile>;
 }
 
 export type RpmdbFormat = "sqlite" | "bdb" | "ndb";
@@ -67,6 +80,36 @@ export function hostRpmdbDir(path: string): RpmdbDir {
         });
       }
     },
+    open: async (name) => {
+      const file = join(path, name);
+      const fail = (e: unknown) =>
+        new RpmFormatError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code}`, { cause: e });
+      let handle: FileHandle;
+      let size: number;
+      try {
+        handle = await open(file, "r");
+        size = (await handle.stat()).size;
+      } catch (e) {
+        throw fail(e);
+      }
+      return {
+        size,
+        readInto: async (offset, length, target, at) => {
+          let done = 0;
+          while (done < length) {
+            const { bytesRead } = await handle
+              .read(target, at + done, length - done, offset + done)
+              .catch((e) => {
+                throw fail(e);
+              });
+            if (bytesRead === 0)
+              throw new RpmFormatError(`${file}: unexpected end of file at ${offset + done}`);
+            done += bytesRead;
+          }
+        },
+        close: () => handle.close(),
+      };
+    },
   };
 }
 
@@ -105,7 +148,7 @@ export async function readRpmdbHeaders(
   const { format, file, forEach } = await openRpmdb(dir);
   const headers: RpmdbHeader[] = [];
   // Headers are kept: each gets its own copy of its blob.
-  timed("rpmdb-walk", () =>
+  await timedAsync("rpmdb-walk", () =>
     forEach((instance, blob) =>
       headers.push({
         instance,
@@ -122,7 +165,7 @@ export async function readRpmdb(dir: RpmdbDir): Promise<Rpmdb> {
   const packages: InstalledPackage[] = [];
   const instances: number[] = [];
   // Only the package records are kept: a header's blob may be reused once it is read.
-  timed("rpmdb-walk", () =>
+  await timedAsync("rpmdb-walk", () =>
     forEach((instance, blob) => {
       const header = inRecord(file, instance, () => parseRecord(file, instance, blob));
       packages.push(
@@ -139,43 +182,61 @@ type RecordVisitor = (instance: number, blob: Buffer) => void;
 /** The database's format and a walk over its records (each blob valid during its call only). */
 async function openRpmdb(
   dir: RpmdbDir,
-): Promise<{ format: RpmdbFormat; file: string; forEach: (visit: RecordVisitor) => void }> {
+): Promise<{ format: RpmdbFormat; file: string; forEach: (visit: RecordVisitor) => Promise<void> }> {
   const names = await dir.list();
   const format = detectRpmdbFormat(names);
   if (format === null) {
     throw new RpmFormatError(`no rpm database found (expected ${Object.values(RPMDB_FILES).join(", ")})`);
   }
   const file = RPMDB_FILES[format];
-  const data = await timedAsync("rpmdb-read", () => dir.read(file));
-  switch (format) {
-    case "sqlite": {
-      const walName = `${file}-wal`;
-      const wal = names.includes(walName) ? await timedAsync("rpmdb-read", () => dir.read(walName)) : null;
-      return { format, file, forEach: (visit) => forEachSqlitePackage(data, wal, visit, file) };
-    }
-    case "ndb":
-      return {
-        format,
-        file,
-        forEach: (visit) => {
-          for (const r of readNdb(data, file)) visit(r.pkgIndex, r.blob);
-        },
+  if (format === "sqlite") {
+    const walName = `${file}-wal`;
+    const wal = names.includes(walName) ? await timedAsync("rpmdb-read", () => dir.read(walName)) : null;
+    if (dir.open) {
+      const open = dir.open.bind(dir);
+      const forEach = async (visit: RecordVisitor) => {
+        const db = await open(file);
+        try {
+          await forEachSqlitePackageIn(timedFile(db), wal, visit, file);
+        } finally {
+          await db.close?.();
+        }
       };
-    case "bdb": {
-      const le = bdbIsLittleEndian(data);
-      return {
-        format,
-        file,
-        forEach: (visit) => {
-          for (const { key, value } of readBdbHash(data, file)) {
-            if (key.length !== 4)
-              throw new RpmFormatError(`${file}: key of ${key.length} bytes (expected 4)`);
-            const instance = le ? key.readUInt32LE(0) : key.readUInt32BE(0);
-            if (instance === 0) continue; // rpm's next-instance counter, not a header
-            visit(instance, value);
-          }
-        },
-      };
+      return { format, file, forEach };
     }
+    const data = await timedAsync("rpmdb-read", () => dir.read(file));
+    return { format, file, forEach: async (visit) => forEachSqlitePackage(data, wal, visit, file) };
   }
+  const data = await timedAsync("rpmdb-read", () => dir.read(file));
+  if (format === "ndb") {
+    return {
+      format,
+      file,
+      forEach: async (visit) => {
+        for (const r of readNdb(data, file)) visit(r.pkgIndex, r.blob);
+      },
+    };
+  }
+  const le = bdbIsLittleEndian(data);
+  return {
+    format,
+    file,
+    forEach: async (visit) => {
+      for (const { key, value } of readBdbHash(data, file)) {
+        if (key.length !== 4) throw new RpmFormatError(`${file}: key of ${key.length} bytes (expected 4)`);
+        const instance = le ? key.readUInt32LE(0) : key.readUInt32BE(0);
+        if (instance === 0) continue; // rpm's next-instance counter, not a header
+        visit(instance, value);
+      }
+    },
+  };
+}
+
+/** The file with its reads counted in the rpmdb-read phase. */
+function timedFile(f: RandomAccessFile): RandomAccessFile {
+  return {
+    size: f.size,
+    readInto: (offset, length, target, at) =>
+      timedAsync("rpmdb-read", () => f.readInto(offset, length, target, at)),
+  };
 }

@@ -22,25 +22,33 @@ const INTERIOR_TABLE = 0x05;
 /** SQLite's own cursor depth limit (BTCURSOR_MAX_DEPTH). */
 const MAX_DEPTH = 20;
 
-/** The pages of a database: from the log's committed frames, else from the file. */
-interface Pager {
+/** A database file read at any offset into the caller's memory (RpmdbDir.open gives one). */
+export interface RandomAccessFile {
+  readonly size: number;
+  readInto(offset: number, length: number, target: Buffer, at: number): Promise<void>;
+}
+
+/** The layout of a database and where each page is: in the log's committed frames, else in the file. */
+interface Layout {
   readonly pageSize: number;
   /** Usable bytes per page (page size minus the reserved bytes at its end). */
   readonly usable: number;
   readonly pages: number;
   /** Text encoding of the database: 1 UTF-8, 2 UTF-16le, 3 UTF-16be. */
   readonly encoding: number;
-  page(pgno: number): Buffer;
+  /** A page's newest committed copy in the log; undefined when the file has it (checked as in range). */
+  logged(pgno: number): Buffer | undefined;
 }
 
-function openPager(file: Buffer, wal: Buffer | null, what: string): Pager {
+/** `fileHead`: the file's first 100 bytes (fewer when the file is shorter); `fileSize`: its size. */
+function layout(fileHead: Buffer, fileSize: number, wal: Buffer | null, what: string): Layout {
   const notSqlite = () => new RpmFormatError(`${what}: not an SQLite 3 database`);
   const malformed = (why: string) => new RpmFormatError(`${what}: malformed database (${why})`);
-  if (file.length > 0 && (file.length < 100 || file.toString("latin1", 0, 16) !== MAGIC)) throw notSqlite();
-  const index = wal && wal.length > 0 ? readWal(file, wal) : null;
-  const logged = index?.pages ? { pages: index.pages, frames: index.frames } : null;
+  if (fileSize > 0 && (fileSize < 100 || fileHead.toString("latin1", 0, 16) !== MAGIC)) throw notSqlite();
+  const index = wal && wal.length > 0 ? readWal(fileHead, wal, fileSize) : null;
+  const frames = index?.pages ? index.frames : null;
   // Page 1 (the header) may itself be newer in the log.
-  const header = logged?.frames.has(1) ? wal!.subarray(logged.frames.get(1)!) : file;
+  const header = frames?.has(1) ? wal!.subarray(frames.get(1)!) : fileHead;
   if (header.length < 100) throw notSqlite();
   if (header.toString("latin1", 0, 16) !== MAGIC)
     throw malformed("page 1 from the log is not a database header");
@@ -55,23 +63,34 @@ function openPager(file: Buffer, wal: Buffer | null, what: string): Pager {
   const encoding = header.readUInt32BE(56) || 1;
   if (encoding > 3) throw malformed(`text encoding ${encoding}`);
   let pages: number;
-  if (logged) pages = logged.pages;
+  if (frames) pages = index!.pages!;
   else {
     // The header's page count holds when it was written with the current change counter.
     const counted = header.readUInt32BE(28);
     const valid = counted > 0 && header.readUInt32BE(24) === header.readUInt32BE(92);
-    pages = valid ? counted : Math.floor(file.length / pageSize);
+    pages = valid ? counted : Math.floor(fileSize / pageSize);
   }
-  const filePages = Math.floor(file.length / pageSize);
-  const page = (pgno: number): Buffer => {
-    if (!Number.isInteger(pgno) || pgno < 1 || pgno > pages) throw malformed(`page ${pgno} of ${pages}`);
-    const logOffset = logged?.frames.get(pgno);
-    if (logOffset !== undefined) return wal!.subarray(logOffset, logOffset + pageSize);
-    if (pgno > filePages) throw malformed(`page ${pgno} lies past the end of the file`);
-    return file.subarray((pgno - 1) * pageSize, pgno * pageSize);
+  const filePages = Math.floor(fileSize / pageSize);
+  return {
+    pageSize,
+    usable,
+    pages,
+    encoding,
+    logged: (pgno) => {
+      if (!Number.isInteger(pgno) || pgno < 1 || pgno > pages) throw malformed(`page ${pgno} of ${pages}`);
+      const logOffset = frames?.get(pgno);
+      if (logOffset !== undefined) return wal!.subarray(logOffset, logOffset + pageSize);
+      if (pgno > filePages) throw malformed(`page ${pgno} lies past the end of the file`);
+      return undefined;
+    },
   };
-  return { pageSize, usable, pages, encoding, page };
 }
+
+/**
+ * The walk asks for pages by number (`yield pgno`) and is given the page's bytes, valid until it asks
+ * for the next one. One walk serves a file in memory and a file read window by window.
+ */
+type PageWalk = Generator<number, void, Buffer>;
 
 /** Reads SQLite varints (1-9 bytes, big-endian groups of 7 bits, the 9th byte whole) from a buffer. */
 class VarintReader {
@@ -166,26 +185,28 @@ function decodeRecord(
 /**
  * Walks a table b-tree in key order, calling `visit(rowid, payload)` for each row with its whole payload
  * (a view of the page when it fits there, else assembled from the overflow chain into `scratch`, which
- * is reused: the payload is valid until `visit` returns).
+ * is reused: the payload is valid until `visit` returns). B-tree pages are copied into one buffer per
+ * tree level while their cells are read, since the pages the walk is given are only lent.
  */
-function walkTable(
-  pager: Pager,
+function* walkTable(
+  db: Layout,
   root: number,
   used: Uint8Array,
   malformed: (why: string) => RpmFormatError,
   visit: (rowid: number, payload: Buffer) => void,
-): void {
-  const { usable } = pager;
+): PageWalk {
+  const { usable } = db;
   const maxLocal = usable - 35;
   const minLocal = Math.floor(((usable - 12) * 32) / 255) - 23;
   let scratch = Buffer.allocUnsafe(0);
+  const levels: Buffer[] = [];
   const claim = (pgno: number) => {
-    if (pgno < 1 || pgno > pager.pages) throw malformed(`page ${pgno} of ${pager.pages}`);
+    if (pgno < 1 || pgno > db.pages) throw malformed(`page ${pgno} of ${db.pages}`);
     if (used[pgno]) throw malformed(`page ${pgno} is used twice`);
     used[pgno] = 1;
   };
 
-  const leafCell = (p: Buffer, cell: number, pgno: number) => {
+  function* leafCell(p: Buffer, cell: number, pgno: number): PageWalk {
     const r = new VarintReader(p, usable, malformed);
     r.pos = cell;
     const size = r.next();
@@ -197,7 +218,7 @@ function walkTable(
       return;
     }
     // At most every page of the database can hold a payload.
-    if (size > pager.pages * usable) throw malformed(`page ${pgno}: payload of ${size} bytes`);
+    if (size > db.pages * usable) throw malformed(`page ${pgno}: payload of ${size} bytes`);
     const k = minLocal + ((size - minLocal) % (usable - 4));
     const local = k <= maxLocal ? k : minLocal;
     if (start + local + 4 > usable) throw malformed(`page ${pgno}: cell runs past the page`);
@@ -208,7 +229,7 @@ function walkTable(
     while (done < size) {
       if (next === 0) throw malformed(`page ${pgno}: overflow chain ends early`);
       claim(next);
-      const o = pager.page(next);
+      const o: Buffer = yield next;
       const n = Math.min(usable - 4, size - done);
       o.copy(scratch, done, 4, 4 + n);
       done += n;
@@ -216,12 +237,15 @@ function walkTable(
     }
     if (next !== 0) throw malformed(`page ${pgno}: overflow chain longer than its payload`);
     visit(rowid, scratch.subarray(0, size));
-  };
+  }
 
-  const walk = (pgno: number, depth: number) => {
+  function* walk(pgno: number, depth: number): PageWalk {
     if (depth > MAX_DEPTH) throw malformed("b-tree deeper than 20 levels");
     claim(pgno);
-    const p = pager.page(pgno);
+    const lent: Buffer = yield pgno;
+    levels[depth] ??= Buffer.allocUnsafe(db.pageSize);
+    const p = levels[depth]!;
+    lent.copy(p, 0, 0, db.pageSize);
     const h = pgno === 1 ? 100 : 0;
     const type = p[h];
     if (type !== LEAF_TABLE && type !== INTERIOR_TABLE)
@@ -233,15 +257,15 @@ function walkTable(
       const cell = p.readUInt16BE(pointers + 2 * i);
       if (cell < pointers + 2 * cells || cell >= usable)
         throw malformed(`page ${pgno}: cell pointer ${cell}`);
-      if (type === LEAF_TABLE) leafCell(p, cell, pgno);
+      if (type === LEAF_TABLE) yield* leafCell(p, cell, pgno);
       else {
         if (cell + 4 > usable) throw malformed(`page ${pgno}: cell pointer ${cell}`);
-        walk(p.readUInt32BE(cell), depth + 1);
+        yield* walk(p.readUInt32BE(cell), depth + 1);
       }
     }
-    if (type === INTERIOR_TABLE) walk(p.readUInt32BE(h + 8), depth + 1);
-  };
-  walk(root, 0);
+    if (type === INTERIOR_TABLE) yield* walk(p.readUInt32BE(h + 8), depth + 1);
+  }
+  yield* walk(root, 0);
 }
 
 /** Where rpm's table is and how its rows are laid out. */
@@ -308,18 +332,38 @@ function tableShape(sql: string, root: number, what: string): TableShape {
   return { root, hnum: aliased ? null : hnum, blob };
 }
 
-function findPackagesTable(pager: Pager, used: Uint8Array, what: string): TableShape {
+function* findPackagesTable(db: Layout, what: string): Generator<number, TableShape, Buffer> {
   const malformed = (why: string) => new RpmFormatError(`${what}: malformed database (${why})`);
   let found: TableShape | null = null;
-  walkTable(pager, 1, used, malformed, (_rowid, payload) => {
+  const used = new Uint8Array(db.pages + 1);
+  yield* walkTable(db, 1, used, malformed, (_rowid, payload) => {
     if (found) return;
-    const [type, name, , rootpage, sql] = decodeRecord(payload, 5, pager.encoding, malformed);
+    const [type, name, , rootpage, sql] = decodeRecord(payload, 5, db.encoding, malformed);
     if (type !== "table" || typeof name !== "string" || name.toLowerCase() !== "packages") return;
     if (typeof rootpage !== "number" || typeof sql !== "string") throw malformed("schema row of Packages");
     found = tableShape(sql, rootpage, what);
   });
   if (!found) throw new RpmFormatError(`${what}: no such table: Packages`);
   return found;
+}
+
+/** Every row of Packages by ascending hnum, each blob valid during its `visit` only. */
+function* packageRows(db: Layout, what: string, visit: (hnum: number, blob: Buffer) => void): PageWalk {
+  const malformed = (why: string) => new RpmFormatError(`${what}: malformed database (${why})`);
+  const table = yield* findPackagesTable(db, what);
+  const rows: { hnum: number; blob: Buffer }[] | null = table.hnum === null ? null : [];
+  yield* walkTable(db, table.root, new Uint8Array(db.pages + 1), malformed, (rowid, payload) => {
+    const values = decodeRecord(payload, Math.max(table.blob, table.hnum ?? 0) + 1, db.encoding, malformed);
+    const hnum = table.hnum === null ? rowid : values[table.hnum];
+    const blob = values[table.blob];
+    if (typeof hnum !== "number" || !Number.isSafeInteger(hnum))
+      throw new RpmFormatError(`${what}: Packages row ${rowid} has no integer hnum`);
+    if (!Buffer.isBuffer(blob)) throw new RpmFormatError(`${what}: Packages row ${hnum} has no header blob`);
+    if (rows) rows.push({ hnum, blob: Buffer.from(blob) });
+    else visit(hnum, blob);
+  });
+  // hnum as an ordinary column: ORDER BY sorts (stably, as SQLite's sorter keeps equal keys in scan order).
+  if (rows) for (const r of rows.sort((a, b) => a.hnum - b.hnum)) visit(r.hnum, r.blob);
 }
 
 /**
@@ -332,28 +376,51 @@ export function forEachSqlitePackage(
   visit: (hnum: number, blob: Buffer) => void,
   what = "rpmdb.sqlite",
 ): void {
-  const pager = openPager(file, wal, what);
-  const malformed = (why: string) => new RpmFormatError(`${what}: malformed database (${why})`);
-  const schemaPages = new Uint8Array(pager.pages + 1);
-  const table = findPackagesTable(pager, schemaPages, what);
-  const rows: { hnum: number; blob: Buffer }[] | null = table.hnum === null ? null : [];
-  walkTable(pager, table.root, new Uint8Array(pager.pages + 1), malformed, (rowid, payload) => {
-    const values = decodeRecord(
-      payload,
-      Math.max(table.blob, table.hnum ?? 0) + 1,
-      pager.encoding,
-      malformed,
-    );
-    const hnum = table.hnum === null ? rowid : values[table.hnum];
-    const blob = values[table.blob];
-    if (typeof hnum !== "number" || !Number.isSafeInteger(hnum))
-      throw new RpmFormatError(`${what}: Packages row ${rowid} has no integer hnum`);
-    if (!Buffer.isBuffer(blob)) throw new RpmFormatError(`${what}: Packages row ${hnum} has no header blob`);
-    if (rows) rows.push({ hnum, blob: Buffer.from(blob) });
-    else visit(hnum, blob);
-  });
-  // hnum as an ordinary column: ORDER BY sorts (stably, as SQLite's sorter keeps equal keys in scan order).
-  if (rows) for (const r of rows.sort((a, b) => a.hnum - b.hnum)) visit(r.hnum, r.blob);
+  const db = layout(file.subarray(0, 100), file.length, wal, what);
+  const walk = packageRows(db, what, visit);
+  for (let step = walk.next(); !step.done; ) {
+    const pgno = step.value;
+    step = walk.next(db.logged(pgno) ?? file.subarray((pgno - 1) * db.pageSize, pgno * db.pageSize));
+  }
+}
+
+/** Bytes of the file read at once, and how many such windows are kept (in reused memory). */
+const WINDOW = 256 * 1024;
+const WINDOWS = 4;
+
+/**
+ * forEachSqlitePackage over a file read window by window into a few reused buffers instead of whole:
+ * rpm's pages are visited in nearly ascending order, so each window is read about once, and memory
+ * the size of the database is never touched.
+ */
+export async function forEachSqlitePackageIn(
+  file: RandomAccessFile,
+  wal: Buffer | null,
+  visit: (hnum: number, blob: Buffer) => void,
+  what = "rpmdb.sqlite",
+): Promise<void> {
+  const head = Buffer.alloc(Math.min(100, file.size));
+  await file.readInto(0, head.length, head, 0);
+  const db = layout(head, file.size, wal, what);
+  const size = Math.max(WINDOW, db.pageSize);
+  const windows: { start: number; buf: Buffer }[] = [];
+  const page = async (pgno: number): Promise<Buffer> => {
+    const logged = db.logged(pgno);
+    if (logged) return logged;
+    const offset = (pgno - 1) * db.pageSize;
+    const start = offset - (offset % size);
+    let w = windows.find((x) => x.start === start);
+    if (w) windows.splice(windows.indexOf(w), 1);
+    else {
+      const buf = windows.length >= WINDOWS ? windows.shift()!.buf : Buffer.allocUnsafe(size);
+      await file.readInto(start, Math.min(size, file.size - start), buf, 0);
+      w = { start, buf };
+    }
+    windows.push(w);
+    return w.buf.subarray(offset - start, offset - start + db.pageSize);
+  };
+  const walk = packageRows(db, what, visit);
+  for (let step = walk.next(); !step.done; ) step = walk.next(await page(step.value));
 }
 
 /** Every row of `Packages`, by ascending hnum (blobs copied). */

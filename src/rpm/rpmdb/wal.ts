@@ -71,8 +71,11 @@ function nothing(ignored: number): WalIndex {
   return { pageSize: 0, pages: null, frames: new Map(), framesApplied: 0, framesIgnored: ignored };
 }
 
-/** The committed frames of `wal` over `db`, without copying anything. */
-export function readWal(db: Buffer, wal: Buffer): WalIndex {
+/**
+ * The committed frames of `wal` over `db`, without copying anything. Only the database's header and
+ * size matter: `db` may be just its first 100 bytes when `dbSize` says how large the file is.
+ */
+export function readWal(db: Buffer, wal: Buffer, dbSize = db.length): WalIndex {
   const fail = (why: string) => new RpmFormatError(`rpmdb.sqlite-wal: ${why}`);
   // A WAL shorter than its header holds nothing SQLite would use.
   if (wal.length < WAL_HEADER) return nothing(0);
@@ -129,7 +132,7 @@ export function readWal(db: Buffer, wal: Buffer): WalIndex {
     // A page beyond the committed size belongs to a truncated part of the file.
     if (pgno <= commitPages) frames.set(pgno, off + FRAME_HEADER);
   }
-  const available = Math.max(Math.floor(db.length / pageSize), maxFramePage);
+  const available = Math.max(Math.floor(dbSize / pageSize), maxFramePage);
   if (commitPages > available) {
     throw fail(
       `a commit frame claims ${commitPages} pages, but only ${available} exist in the file and the log`,
