@@ -50,7 +50,7 @@ const uploadsInProgress = () => (existsSync(s3.uploadsDir) ? readdirSync(s3.uplo
 
 describe("S3 leftovers", () => {
   it("the multipart upload of a publish killed with SIGKILL is aborted by the next publish of the key", async () => {
-    const big = writeBytes(join(work.dir, "big.raw"), bytesFor("killed", 48 * MiB));
+    const big = writeBytes(join(work.dir, "big.raw"), bytesFor("killed", 24 * MiB));
     const child = spawn(process.execPath, [CLI, ...args(big, "killed")], {
       env: { ...process.env, ...s3Env(home) },
       stdio: ["ignore", "ignore", "ignore"],

@@ -59,7 +59,8 @@ export function register(program: Command): void {
       "\nCredentials come from the AWS SDK's default chain only: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY,\n" +
         "AWS_PROFILE, or AWS_ROLE_ARN + AWS_WEB_IDENTITY_TOKEN_FILE (GitHub OIDC).\n" +
         "An object already there with the same size and SHA-256 is skipped; a file that does not match its\n" +
-        ".sha256sum is refused. Exit 1 names what was not published.\n" +
+        ".sha256sum is refused. Exit 1 names what was not published; exit 3 when another publish on this\n" +
+        "machine holds a key; Ctrl-C or SIGTERM aborts the upload in progress (exit 130/143).\n" +
         "\nExample:\n" +
         "  cloud-images publish AlmaLinux-9-GenericCloud-9.6-20260220.x86_64.qcow2{,.sha256sum,.txt} \\\n" +
         "    --store s3://almalinux-cloud --prefix images/9/9.6/gencloud/20260220143000 --tag public=yes",

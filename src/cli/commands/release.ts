@@ -95,7 +95,8 @@ export function register(program: Command): void {
         "(GitHub OIDC → Fulcio certificate, Rekor transparency log).\n" +
         "\nOnly legs that were published and passed verification (and the boot test, when it ran) are\n" +
         "released. Everything is signed before the first write; a failed write rolls back what was written.\n" +
-        "Exit codes: 0 released, 1 writing or a store check failed, 2 bad input (keys, manifests, options).\n" +
+        "Exit codes: 0 released, 1 writing or a store check failed, 2 bad input (keys, manifests, options),\n" +
+        "130/143 interrupted by Ctrl-C/SIGTERM (what was written is rolled back first).\n" +
         "\nExamples:\n" +
         "  cloud-images release --manifests legs/ --store s3://almalinux-cloud\n" +
         "  cloud-images release --manifests examples/demo --store file://./dist/bucket --json\n" +

@@ -93,7 +93,8 @@ export function register(program: Command): void {
     )
     .addHelpText(
       "after",
-      "\nExit codes: 0 success, 1 a step failed (named), 2 bad input.\n" +
+      "\nExit codes: 0 success, 1 a step failed (named), 2 bad input, 3 another run holds the leg's output\n" +
+        "directory, 128+N interrupted by signal N (130 Ctrl-C, 143 SIGTERM; recorded in the manifest).\n" +
         "\nExamples:\n" +
         "  cloud-images run --templates examples/demo --type gencloud --variant 9 --arch x86_64 --release 9.6\n" +
         "  cloud-images run --templates ../cloud-images --type oci --variant 10 --arch x86_64 --store s3://almalinux-cloud\n" +
