@@ -15,6 +15,7 @@ import { readInputFile, writeFileAtomic } from "../files.js";
 import { type LegManifest, STEP_NAMES, type StepName, type StepRecord } from "../manifest/manifest.js";
 import { validateWebhookUrl } from "../notify/mattermost.js";
 import { acquireLock } from "../process/lock.js";
+import { FileStore } from "../publish/file-store.js";
 import { openStore } from "../publish/open-store.js";
 import { releaseKeysFromEnv } from "../release/keys.js";
 import { requireRelease, resolveLeg } from "../resolve/resolve.js";
@@ -282,7 +283,16 @@ async function validateOptions(options: RunLegOptions, env: NodeJS.ProcessEnv): 
   if (options.store !== "none") {
     // Parses and checks the URL and options now, not after an hour of building.
     const store = await openStore(options.store, options.storeOptions);
-    await store.close();
+    // A local store's folder is made (or refused: a file, read-only) now too; an S3 bucket is
+    // reached only by the publish step.
+    const publishes =
+      index(options.from ?? "prepare") <= index("publish") &&
+      index(options.to ?? "report") >= index("publish");
+    try {
+      if (publishes && !options.dryRun && store instanceof FileStore) await store.check();
+    } finally {
+      await store.close();
+    }
     // So do the release's keys (a wrong passphrase is found before the build, not after it).
     if (index(options.to ?? "report") >= index("release")) await releaseKeysFromEnv(env);
   }

@@ -103,6 +103,10 @@ describe("paths that are not what the option needs", () => {
       /cannot open --previous-packages .*missing\.txt: no such file$/,
     ],
     [
+      ["run", "--templates", DEMO_DIR, ...LEG, "--store", `file://${file}`, "--from", "publish"],
+      /store .*a-file is not a directory$/,
+    ],
+    [
       ["publish", file, "--prefix", "p", "--store", "s3://abc", "--region", "bad region!"],
       /invalid region "bad region!" \(valid: letters, digits, - and _, e\.g\. us-east-1\)$/,
     ],
