@@ -193,6 +193,20 @@ describe("the tool's death", () => {
     expect(taggedProcesses(tag)).toEqual([]);
   });
 
+  it("a second signal kills every child group at once and exits with the first signal's code", async () => {
+    const { tag, env } = tagged();
+    // The child ignores SIGTERM: after the first signal it would take the 1 s grace to be killed.
+    const { proc, lines } = await holder(["children", "--interrupts", "trap '' TERM; sleep 300"], env);
+    const exit = exitOf(proc);
+    proc.kill("SIGTERM");
+    await new Promise((r) => setTimeout(r, 100));
+    proc.kill("SIGINT");
+    expect(await exit).toEqual({ code: 143, signal: null });
+    // It exited before its children's results were in: no waiting for the grace period.
+    expect((await lines.next()).done).toBe(true);
+    expect(await waitForTaggedGone(tag, 2000)).toEqual([]);
+  });
+
   it("SIGINT and SIGHUP exit 130 and 129", async () => {
     for (const [signal, code] of [
       ["SIGINT", 130],
