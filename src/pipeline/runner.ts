@@ -283,13 +283,13 @@ async function validateOptions(options: RunLegOptions, env: NodeJS.ProcessEnv): 
   if (options.store !== "none") {
     // Parses and checks the URL and options now, not after an hour of building.
     const store = await openStore(options.store, options.storeOptions);
-    // A local store's folder is made (or refused: a file, read-only) now too; an S3 bucket is
-    // reached only by the publish step.
+    // A local store's folder is checked (a file, a read-only place) now too, without making it; an
+    // S3 bucket is reached only by the publish step.
     const publishes =
       index(options.from ?? "prepare") <= index("publish") &&
       index(options.to ?? "report") >= index("publish");
     try {
-      if (publishes && !options.dryRun && store instanceof FileStore) await store.check();
+      if (publishes && !options.dryRun && store instanceof FileStore) await store.checkWritable();
     } finally {
       await store.close();
     }

@@ -4,7 +4,18 @@
  * same directory, is fsynced and renamed, so the final name only ever holds a complete object.
  */
 import { createHash, randomBytes } from "node:crypto";
-import { copyFile, type FileHandle, open, readdir, readFile, rename, stat, unlink } from "node:fs/promises";
+import { constants } from "node:fs";
+import {
+  access,
+  copyFile,
+  type FileHandle,
+  open,
+  readdir,
+  readFile,
+  rename,
+  stat,
+  unlink,
+} from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { PublishError, UsageError } from "../errors.js";
@@ -43,6 +54,38 @@ export class FileStore implements ObjectStore {
     }
     const st = await stat(this.root);
     if (!st.isDirectory()) throw new UsageError(`store ${this.root} is not a directory`);
+  }
+
+  /**
+   * Whether `check()` could make the store's folder, without making it: the folder, or the nearest
+   * part of its path that exists, must be a writable directory (runs check this before the build).
+   */
+  async checkWritable(): Promise<void> {
+    let dir = this.root;
+    for (;;) {
+      const st = await stat(dir).catch((e: NodeJS.ErrnoException) => {
+        if (e.code === "ENOENT") return undefined;
+        throw new UsageError(`cannot create store directory ${this.root}: ${e.code}`, { cause: e });
+      });
+      if (st) {
+        if (!st.isDirectory()) {
+          throw new UsageError(
+            dir === this.root
+              ? `store ${this.root} is not a directory`
+              : `cannot create store directory ${this.root}: ${dir} is not a directory`,
+          );
+        }
+        try {
+          await access(dir, constants.W_OK);
+        } catch (e) {
+          const code = (e as NodeJS.ErrnoException).code;
+          throw new UsageError(`cannot create store directory ${this.root}: ${code} (${dir})`, { cause: e });
+        }
+        return;
+      }
+      if (dirname(dir) === dir) return;
+      dir = dirname(dir);
+    }
   }
 
   pathOf(key: string): string {

@@ -142,7 +142,7 @@ describe("paths that are not what the option needs", () => {
   });
 
   it.skipIf(process.getuid?.() !== 0)(
-    "workflows generate into a read-only directory names the file",
+    "workflows generate into a read-only directory names the file; run refuses a store there before the build",
     async () => {
       const ro = join(dir, "read-only");
       mkdirSync(ro);
@@ -151,6 +151,10 @@ describe("paths that are not what the option needs", () => {
         await refused(
           ["workflows", "generate", "--out", ro],
           /cannot write .*read-only\/\.github\/.*: EROFS$/,
+        );
+        await refused(
+          ["run", "--templates", DEMO_DIR, ...LEG, "--store", `file://${ro}/bucket`, "--from", "publish"],
+          /cannot create store directory .*read-only\/bucket: EROFS \(.*read-only\)$/,
         );
       } finally {
         spawnSync("umount", [ro]);
