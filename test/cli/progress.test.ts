@@ -4,6 +4,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { ProgressLine } from "../../src/cli/progress.js";
+import { buildHeartbeat } from "../../src/pipeline/steps/build.js";
 
 let written: string[];
 beforeEach(() => {
@@ -65,4 +66,20 @@ it("on a terminal, one line that overwrites itself", () => {
   expect(written.every((w) => w.startsWith("\r\x1b[2K"))).toBe(true);
   progress.clear();
   expect(written.at(-1)).toBe("\r\x1b[2K");
+});
+
+it("a silent Packer build says once a minute that it is still running; output resets the minute", () => {
+  const said: string[] = [];
+  const heartbeat = buildHeartbeat((line) => said.push(line));
+  vi.advanceTimersByTime(50_000);
+  heartbeat.output();
+  vi.advanceTimersByTime(50_000); // 100 s in, 50 s since the last output
+  expect(said).toEqual([]);
+  vi.advanceTimersByTime(20_000);
+  expect(said).toEqual(["still building after 1m50s (no output for 1m00s)"]);
+  vi.advanceTimersByTime(60_000);
+  expect(said).toHaveLength(2);
+  heartbeat.stop();
+  vi.advanceTimersByTime(600_000);
+  expect(said).toHaveLength(2);
 });

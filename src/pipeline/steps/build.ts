@@ -13,6 +13,30 @@ function clock(ms: number): string {
   return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, "0")}s`;
 }
 
+/**
+ * Packer can be silent for many minutes (a guest installing): after each `silenceMs` without output
+ * (`output()` marks some), `say` gets a line saying the build is still running. `stop()` ends it.
+ */
+export function buildHeartbeat(
+  say: (line: string) => void,
+  silenceMs = HEARTBEAT_MS,
+): { output(): void; stop(): void } {
+  const started = Date.now();
+  let last = started;
+  const timer = setInterval(() => {
+    const now = Date.now();
+    if (now - last < silenceMs) return;
+    last = now;
+    say(`still building after ${clock(now - started)} (no output for ${clock(silenceMs)})`);
+  }, silenceMs / 6);
+  return {
+    output: () => {
+      last = Date.now();
+    },
+    stop: () => clearInterval(timer),
+  };
+}
+
 /** The build log lives in the leg's state directory until locate moves it beside the image. */
 export function buildLogPath(ctx: LegContext): string {
   return ctx.paths.buildLog;
@@ -53,26 +77,18 @@ export const build: Step = {
     const args = ctx.state.packerArgs!;
     const timeoutMs = ctx.options.buildTimeoutMs ?? DEFAULT_BUILD_TIMEOUT_MS;
     ctx.log(`running: ${commandLine(ctx, [packer, ...args])} (in ${cwd})`);
-    // Packer can be silent for many minutes (a guest installing): say it is still at work, once a minute.
-    const started = Date.now();
-    let lastOutput = started;
-    const heartbeat = setInterval(() => {
-      const now = Date.now();
-      if (now - lastOutput < HEARTBEAT_MS) return;
-      lastOutput = now;
-      ctx.log(`${prefix}still building after ${clock(now - started)} (no output for a minute)`);
-    }, HEARTBEAT_MS / 6);
+    const heartbeat = buildHeartbeat((line) => ctx.log(prefix + line));
     const result = await runChild(packer, args, {
       cwd,
       env,
       onLine: (line) => {
-        lastOutput = Date.now();
+        heartbeat.output();
         ctx.log(prefix + line);
       },
       logFile: log,
       timeoutMs,
       signal: ctx.signal,
-    }).finally(() => clearInterval(heartbeat));
+    }).finally(() => heartbeat.stop());
     ctx.state.packerLog = log;
     if (result.stopped && ctx.signal?.aborted) throw ctx.signal.reason;
     const outputs = { command: [packer, ...args], exitCode: result.exitCode, log };
