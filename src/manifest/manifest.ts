@@ -11,6 +11,7 @@ export const STEP_NAMES = [
   "locate",
   "checksum",
   "verify",
+  "test",
   "publish",
   "release",
   "report",
@@ -102,11 +103,28 @@ export const legManifestSchema = z.object({
     })
     .optional(),
   verdict: verdictSchema.optional(),
-  /** Offline tests (verification) and, in future, boot tests. */
+  /** Offline tests (verification) and the boot test. */
   tests: z.object({
     offline: z.enum(["passed", "failed", "n/a"]),
     boot: z.enum(["passed", "failed", "n/a"]).optional(),
   }),
+  /** The boot test's checks and timing (IMAGE.boot.json has everything). */
+  bootTest: z
+    .object({
+      passed: z.boolean(),
+      accelerator: z.enum(["kvm", "tcg"]),
+      seconds: z.number().nonnegative(),
+      checks: z.array(checkSchema),
+      boots: z.array(
+        z.object({
+          index: z.number().int().positive(),
+          phases: z.record(z.string(), z.number()),
+          ended: z.string(),
+        }),
+      ),
+      stoppedEarly: z.string().optional(),
+    })
+    .optional(),
   published: z
     .object({
       store: z.string(),

@@ -29,9 +29,9 @@ function failedStep(m: LegManifest): string | undefined {
 function testsCell(m: LegManifest): string {
   const failed = failedStep(m);
   const line = testStatusLine(m.tests)
-    .replace(/^Tests \(offline\) /, "offline ")
+    .replace(/^Tests \((offline|boot)\) /, "$1 ")
     .replace(/^Tests /, "");
-  return failed && failed !== "verify" ? `${failed} step failed ❌` : line;
+  return failed && failed !== "verify" && failed !== "test" ? `${failed} step failed ❌` : line;
 }
 
 function linksCell(m: LegManifest): string {

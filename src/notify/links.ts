@@ -60,12 +60,13 @@ export function legLinks(
 
 /**
  * Exactly one test status line. A failed offline check wins (the image is wrong whatever booted);
- * then a boot test result when one ran; then the offline result; `Tests N/A ⚠️` when nothing ran.
+ * then the boot test's result when one ran (it runs only on a verified image); then the offline
+ * result; `Tests N/A ⚠️` when nothing ran.
  */
 export function testStatusLine(tests: LegManifest["tests"]): string {
   if (tests.offline === "failed") return "Tests (offline) failed ❌";
-  if (tests.boot === "passed") return "Tests passed ✅";
-  if (tests.boot === "failed") return "Tests failed ❌";
+  if (tests.boot === "passed") return "Tests (boot) passed ✅";
+  if (tests.boot === "failed") return "Tests (boot) failed ❌";
   if (tests.offline === "passed") return "Tests (offline) passed ✅";
   return "Tests N/A ⚠️";
 }

@@ -36,6 +36,8 @@ export interface RunLegOptions {
   readonly buildTimeoutMs?: number | undefined;
   /** Write an SBOM (CycloneDX) beside the image and publish it. */
   readonly sbom?: boolean | undefined;
+  /** The test step (the boot test): on unless `enabled: false` (`--no-boot-test`). */
+  readonly bootTest?: BootTestStepOptions | undefined;
   readonly env?: NodeJS.ProcessEnv | undefined;
   /**
    * Aborted when the run must stop (the CLI aborts it on SIGINT, SIGTERM or SIGHUP with an
@@ -46,6 +48,16 @@ export interface RunLegOptions {
   readonly log?: ((line: string) => void) | undefined;
   /** Progress of long reads and uploads (the CLI draws it on a TTY). */
   readonly onProgress?: ((p: ProgressEvent) => void) | undefined;
+}
+
+export interface BootTestStepOptions {
+  readonly enabled?: boolean | undefined;
+  readonly timeoutSeconds?: number | undefined;
+  readonly boots?: number | undefined;
+  readonly accelerator?: "auto" | "kvm" | "tcg" | undefined;
+  readonly qemu?: string | undefined;
+  /** Packages `rpm -q` must find in the running guest. */
+  readonly requiredPackages?: readonly string[] | undefined;
 }
 
 /** What earlier steps produced, read by later ones and kept in the manifest. */

@@ -42,9 +42,10 @@ import { prepare, resolveForRun } from "./steps/prepare.js";
 import { publish } from "./steps/publish.js";
 import { release } from "./steps/release.js";
 import { report } from "./steps/report.js";
+import { test } from "./steps/test.js";
 import { verify } from "./steps/verify.js";
 
-export const STEPS: readonly Step[] = [prepare, build, locate, checksum, verify, publish, release, report];
+export const STEPS: readonly Step[] = [prepare, build, locate, checksum, verify, test, publish, release, report];
 
 export interface LegRunResult {
   readonly manifest: LegManifest;

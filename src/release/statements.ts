@@ -125,7 +125,10 @@ export function provenanceStatement(manifest: LegManifest, image: StatementSubje
 
 export type TestOutcome = "PASSED" | "WARNED" | "FAILED";
 
-/** Test names: `verify/CHECK` for every offline check, `boot` for the boot test. */
+/**
+ * Test names: `verify/CHECK` for every offline check, `boot/CHECK` for every boot test check (or `boot`
+ * for a manifest that records only the boot test's outcome).
+ */
 export function testResults(manifest: LegManifest): {
   result: TestOutcome;
   passed: string[];
@@ -133,25 +136,20 @@ export function testResults(manifest: LegManifest): {
   failed: string[];
   skipped: string[];
 } {
-  const passed: string[] = [];
-  const warned: string[] = [];
-  const failed: string[] = [];
-  const skipped: string[] = [];
-  for (const check of manifest.verdict?.checks ?? []) {
-    const name = `verify/${check.name}`;
-    if (check.status === "pass") passed.push(name);
-    else if (check.status === "warn") warned.push(name);
-    else if (check.status === "fail") failed.push(name);
-    else skipped.push(name);
-  }
+  const lists = { pass: [] as string[], warn: [] as string[], fail: [] as string[], skip: [] as string[] };
+  const tally = (prefix: string, checks: readonly { name: string; status: keyof typeof lists }[]) => {
+    for (const check of checks) lists[check.status].push(`${prefix}/${check.name}`);
+  };
+  tally("verify", manifest.verdict?.checks ?? []);
   if (!manifest.verdict && manifest.tests.offline !== "n/a") {
-    (manifest.tests.offline === "passed" ? passed : failed).push("verify");
+    (manifest.tests.offline === "passed" ? lists.pass : lists.fail).push("verify");
   }
+  tally("boot", manifest.bootTest?.checks ?? []);
   const boot = manifest.tests.boot;
-  if (boot === "passed") passed.push("boot");
-  else if (boot === "failed") failed.push("boot");
-  const result: TestOutcome = failed.length > 0 ? "FAILED" : warned.length > 0 ? "WARNED" : "PASSED";
-  return { result, passed, warned, failed, skipped };
+  if (!manifest.bootTest && (boot === "passed" || boot === "failed"))
+    (boot === "passed" ? lists.pass : lists.fail).push("boot");
+  const result: TestOutcome = lists.fail.length > 0 ? "FAILED" : lists.warn.length > 0 ? "WARNED" : "PASSED";
+  return { result, passed: lists.pass, warned: lists.warn, failed: lists.fail, skipped: lists.skip };
 }
 
 export function testResultStatement(manifest: LegManifest, image: StatementSubject): InTotoStatement {

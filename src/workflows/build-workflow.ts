@@ -74,6 +74,11 @@ function dispatchInputs(id: WorkflowId): Obj {
     },
     "self-hosted": flag("Build aarch64 images on self-hosted runners", true),
     store_as_artifact: flag("Store images to the workflow Artifacts", false),
+    // upstream runs its boot tests (gencloud-build-test, opennebula-build-test) for these two only
+    run_test: flag(
+      "Boot each image in QEMU and test it before publishing",
+      id === "gencloud" || id === "opennebula",
+    ),
     upload_to_s3: flag("Upload to S3 Bucket", true),
     notify_mattermost: flag("Send notification to Mattermost", true),
   };
@@ -177,6 +182,7 @@ function buildJob(spec: ArchMatrixSpec, selfHosted: boolean): Obj {
         PACKER_GITHUB_API_TOKEN: "${{ secrets.GIT_HUB_TOKEN }}",
         packer_cpus: "${{ vars.PACKER_CPUS }}",
         store_as_artifact: "${{ inputs.store_as_artifact }}",
+        run_test: "${{ inputs.run_test }}",
         upload_to_s3: "${{ inputs.upload_to_s3 }}",
         notify_mattermost: "${{ inputs.notify_mattermost }}",
       },

@@ -41,6 +41,11 @@ const INPUTS: Obj = {
     false,
     "false",
   ),
+  run_test: input(
+    "Boot the image in QEMU and test it before publishing (cloud-images run's test step)",
+    false,
+    "true",
+  ),
   upload_to_s3: input("Upload to the S3 bucket (tagged public=yes)", false, "true"),
   notify_mattermost: input("Send a notification to Mattermost", false, "true"),
 };
@@ -51,7 +56,7 @@ const RUN_OUTPUTS: Record<string, string> = {
   packages: "Path of its installed-package list (.txt)",
   manifest: "Path of the leg manifest (JSON)",
   sbom: "Path of the SBOM",
-  tests: "passed or failed (image verification)",
+  tests: "passed or failed (image verification, and the boot test when it ran)",
 };
 
 const OUTPUTS: Obj = Object.fromEntries(
@@ -177,6 +182,7 @@ function steps(): Obj[] {
         ARCH: "${{ inputs.arch }}",
         TEMPLATES: "${{ inputs.templates }}",
         TIME_STAMP: "${{ inputs.time_stamp }}",
+        BOOT_TEST: "${{ inputs.run_test == 'true' && '--boot-test' || '--no-boot-test' }}",
         STORE: "${{ inputs.upload_to_s3 == 'true' && format('s3://{0}', inputs.AWS_S3_BUCKET) || 'none' }}",
         AWS_ACCESS_KEY_ID: "${{ inputs.upload_to_s3 == 'true' && inputs.S3_ACCESS_KEY_ID || '' }}",
         AWS_SECRET_ACCESS_KEY: "${{ inputs.upload_to_s3 == 'true' && inputs.S3_SECRET_ACCESS_KEY || '' }}",
@@ -185,7 +191,7 @@ function steps(): Obj[] {
       },
       run:
         `${CLI} run --type "$TYPE" --variant "$VARIANT" --arch "$ARCH" --templates "$TEMPLATES" \\\n` +
-        `  --timestamp "$TIME_STAMP" --store "$STORE" --to publish --github\n`,
+        `  --timestamp "$TIME_STAMP" --store "$STORE" "$BOOT_TEST" --to publish --github\n`,
     }),
     artifactStep("image-artifact", "image", "image", "", 1),
     artifactStep("checksum-artifact", "checksum", "checksum", ".sha256sum", 1),

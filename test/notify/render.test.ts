@@ -132,8 +132,8 @@ describe("one leg", () => {
   it.each([
     [{ offline: "passed" }, "Tests (offline) passed ✅"],
     [{ offline: "failed" }, "Tests (offline) failed ❌"],
-    [{ offline: "passed", boot: "passed" }, "Tests passed ✅"],
-    [{ offline: "passed", boot: "failed" }, "Tests failed ❌"],
+    [{ offline: "passed", boot: "passed" }, "Tests (boot) passed ✅"],
+    [{ offline: "passed", boot: "failed" }, "Tests (boot) failed ❌"],
     [{ offline: "failed", boot: "passed" }, "Tests (offline) failed ❌"],
     [{ offline: "n/a" }, "Tests N/A ⚠️"],
     [{ offline: "n/a", boot: "n/a" }, "Tests N/A ⚠️"],

@@ -51,8 +51,10 @@ describe.skipIf(skip !== null)("cloud-images run: the demo leg", () => {
   };
   /** Public halves of the release keys the runs sign with (the private halves are in `env`). */
   const releaseKeys = { openpgp: "", attestation: "" };
+  // the busybox guest stamps the image and powers off: it has no bootloader, cloud-init or sshd, so its
+  // image skips the boot test (one test below runs it, to see a failed boot test block publishing)
   const run = (args: string[], extraEnv: Record<string, string> = {}) =>
-    runCli(["run", "--templates", dir, ...LEG, ...args], {
+    runCli(["run", "--templates", dir, ...LEG, "--no-boot-test", ...args], {
       env: { ...env, CLOUD_IMAGES_STATE_DIR: join(dir, "state"), ...extraEnv },
     });
   const imagePath = () => join(dir, OUT, IMAGE);
@@ -96,6 +98,7 @@ describe.skipIf(skip !== null)("cloud-images run: the demo leg", () => {
       ["locate", "ok"],
       ["checksum", "ok"],
       ["verify", "ok"],
+      ["test", "skipped"],
       ["publish", "ok"],
       ["release", "ok"],
       ["report", "ok"],
@@ -227,12 +230,57 @@ describe.skipIf(skip !== null)("cloud-images run: the demo leg", () => {
       ["locate", "reused"],
       ["checksum", "reused"],
       ["verify", "ok"],
+      ["test", "skipped"],
       ["publish", "ok"],
       ["release", "ok"],
       ["report", "ok"],
     ]);
     expect(r.stderr).toContain(`skipped (identical object exists): ${PREFIX}/${IMAGE}`);
   });
+
+  it("a failed boot test blocks publishing and the report says so", async () => {
+    // the busybox image has no bootloader: under OVMF nothing boots, the boot test's budget runs out
+    const bucket = mkdtempSync(join(tmpdir(), "pipeline-boot-store-"));
+    // the later tests resume from the recorded run: give them back its manifest
+    const recorded = readFileSync(`${imagePath()}.manifest.json`);
+    try {
+      const r = await runCli(
+        [
+          "run",
+          "--templates",
+          dir,
+          ...LEG,
+          "--from",
+          "test",
+          "--boot-timeout",
+          "15",
+          "--accel",
+          "tcg",
+          "--store",
+          `file://${bucket}`,
+        ],
+        { env },
+      );
+      expect(r.code, r.stderr).toBe(1);
+      expect(r.stderr).toMatch(
+        /step test: boot test failed: boot-ssh \(expected SSH login as almalinux, found deadline\)/,
+      );
+      expect(r.stdout).toContain("Tests (boot) failed ❌");
+      const m = manifest();
+      expect(m.steps.slice(-3).map((s) => [s.name, s.status])).toEqual([
+        ["test", "failed"],
+        ["publish", "skipped"],
+        ["report", "ok"],
+      ]);
+      expect(m.tests).toEqual({ offline: "passed", boot: "failed" });
+      expect(m.bootTest?.checks.find((c) => c.name === "boot-ssh")?.status).toBe("fail");
+      expect(existsSync(`${imagePath()}.boot.json`)).toBe(true);
+      expect(readdirSync(bucket)).toEqual([]);
+    } finally {
+      writeFileSync(`${imagePath()}.manifest.json`, recorded);
+      rmSync(bucket, { recursive: true, force: true });
+    }
+  }, 300_000);
 
   it("--from verify refuses an image that changed since the recorded run", async () => {
     const saved = readFileSync(imagePath());
@@ -453,6 +501,7 @@ describe.skipIf(skip !== null)("cloud-images run: the demo leg", () => {
       ["locate", "ok"],
       ["checksum", "ok"],
       ["verify", "failed"],
+      ["test", "skipped"],
       ["publish", "skipped"],
       ["release", "skipped"],
       ["report", "ok"],

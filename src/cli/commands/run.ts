@@ -1,4 +1,4 @@
-import type { Command } from "commander";
+import { type Command, Option } from "commander";
 import {
   appendGithubEnv,
   appendGithubOutputs,
@@ -38,6 +38,10 @@ interface RunOptions {
   packer?: string;
   buildTimeout?: string;
   sbom: boolean;
+  bootTest: boolean;
+  bootTimeout?: string;
+  boots?: string;
+  accel?: "auto" | "kvm" | "tcg";
   json?: boolean;
   github?: boolean;
 }
@@ -48,7 +52,7 @@ export function register(program: Command): void {
   program
     .command("run")
     .description(
-      "run one build leg: prepare → build (Packer) → locate → checksum → verify → publish → release → report,\n" +
+      "run one build leg: prepare → build (Packer) → locate → checksum → verify → test (boot) → publish → release → report,\n" +
         "recording every step in IMAGE.manifest.json beside the image",
     )
     .requiredOption("--type <type>", "azure, gencloud, gencloud_ext4, oci or opennebula")
@@ -82,6 +86,16 @@ export function register(program: Command): void {
     .option("--packer <PATH>", "the packer executable", "packer")
     .option("--build-timeout <MINUTES>", "stop Packer after this long", "180")
     .option("--no-sbom", "do not write a CycloneDX SBOM beside the image")
+    .option("--boot-test", "run the test step: boot the image in QEMU and check it over SSH (the default)")
+    .option("--no-boot-test", "skip the test step")
+    .option("--boot-timeout <SECONDS>", "the boot test's budget (default 600 with KVM, 1500 with TCG)")
+    .option("--boots <N>", "boot test: boot N fresh overlays, identity must differ (default 1)")
+    .addOption(
+      new Option(
+        "--accel <A>",
+        "boot test accelerator; auto uses KVM when a probe guest runs under it",
+      ).choices(["auto", "kvm", "tcg"]),
+    )
     .option(
       "--json",
       'print the leg manifest as JSON (logs stay on stderr); with --dry-run {"dryRun","resolved","plan"}',
@@ -101,6 +115,11 @@ export function register(program: Command): void {
         "  cloud-images run --templates examples/demo --type gencloud --variant 9 --arch x86_64 --from verify",
     )
     .action(action(run, { unwinds: true }));
+}
+
+function wholeNumber(flag: string, value: string): number {
+  if (!/^[0-9]+$/.test(value)) throw new UsageError(`invalid ${flag} "${value}" (valid: a whole number)`);
+  return Number(value);
 }
 
 async function run(opts: RunOptions): Promise<number> {
@@ -129,6 +148,17 @@ async function run(opts: RunOptions): Promise<number> {
     buildTimeoutMs: parseDuration(opts.buildTimeout ?? "180", { flag: "--build-timeout", unit: "minutes" }),
     sbom: opts.sbom,
     signal: interruptSignal(),
+    bootTest: {
+      enabled: opts.bootTest,
+      ...(opts.bootTimeout !== undefined
+        ? {
+            timeoutSeconds:
+              parseDuration(opts.bootTimeout, { flag: "--boot-timeout", unit: "seconds" }) / 1000,
+          }
+        : {}),
+      ...(opts.boots !== undefined ? { boots: wholeNumber("--boots", opts.boots) } : {}),
+      ...(opts.accel !== undefined ? { accelerator: opts.accel } : {}),
+    },
     log: (line) => {
       progress.clear();
       process.stderr.write(`${line}\n`);
@@ -160,7 +190,7 @@ async function run(opts: RunOptions): Promise<number> {
       packages: state.packagesPath ?? "",
       manifest: result.manifestPath ?? "",
       sbom: state.sbomPath ?? "",
-      tests: result.manifest.tests.offline,
+      tests: result.manifest.tests.boot === "failed" ? "failed" : result.manifest.tests.offline,
     });
     appendGithubEnv(upstreamJobEnv(state));
   }

@@ -52,6 +52,12 @@ export const publish: Step = {
         outputs: { reason: "verification failed: an image that failed its checks is not published" },
       };
     }
+    if (ctx.manifest.tests.boot === "failed") {
+      return {
+        status: "skipped",
+        outputs: { reason: "boot test failed: an image that failed its boot test is not published" },
+      };
+    }
     const store = await openStore(options.store, { ...options.storeOptions, onNotice: ctx.warn });
     try {
       const prefix = state.resolved!.s3Prefix;
