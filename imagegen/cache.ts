@@ -103,8 +103,11 @@ export function pruneStale(root: string, currentSource: string): void {
  * Returns the complete cache directory for `key`, running `build(tmpDir)` first when it is missing.
  * `build` must leave MARKER in tmpDir as its last act.
  */
-export async function cached(key: string, build: (tmpDir: string) => Promise<void>): Promise<string> {
-  const root = cacheRoot();
+export async function cached(
+  key: string,
+  build: (tmpDir: string) => Promise<void>,
+  root = cacheRoot(),
+): Promise<string> {
   const final = join(root, key);
   if (existsSync(join(final, MARKER))) return final;
   mkdirSync(root, { recursive: true });

@@ -286,21 +286,29 @@ export async function installRpms(
   tree: string,
   rpms: readonly string[],
   work: string,
+  /** Packages recorded in the database only (`rpm --justdb`): their files are not written to the tree. */
+  justDb: (rpm: string) => boolean = () => false,
 ): Promise<void> {
-  await run("rpm", [
-    "--root",
-    tree,
-    "--dbpath",
-    spec.rpmdbPath,
-    "--define",
-    "_db_backend sqlite",
-    "-i",
-    "--nodeps",
-    "--ignorearch",
-    "--noscripts",
-    "--nosignature",
-    ...rpms,
-  ]);
+  const install = (files: readonly string[], ...extra: string[]) =>
+    files.length === 0
+      ? Promise.resolve()
+      : run("rpm", [
+          "--root",
+          tree,
+          "--dbpath",
+          spec.rpmdbPath,
+          "--define",
+          "_db_backend sqlite",
+          "-i",
+          "--nodeps",
+          "--ignorearch",
+          "--noscripts",
+          "--nosignature",
+          ...extra,
+          ...files,
+        ]);
+  await install(rpms.filter((r) => !justDb(r)));
+  await install(rpms.filter(justDb), "--justdb");
   // The signing key, as AlmaLinux's is in every image: a gpg-pubkey pseudo-package (no ARCH).
   const keyFile = join(work, "imagegen-key.asc");
   writeFileSync(keyFile, await publicKeyArmor(signingKey()));

@@ -26,8 +26,8 @@ function yamlString(value: string): string {
 export function noCloudSeed(options: {
   readonly instanceId: string;
   readonly publicKey: string;
-  /** cloud-init POSTs here at the end of its final stage: the "booted" signal. */
-  readonly phoneHomeUrl: string;
+  /** cloud-init POSTs here at the end of its final stage: the "booted" signal (none when absent). */
+  readonly phoneHomeUrl?: string;
 }): NoCloudSeed {
   return {
     "meta-data": `instance-id: ${yamlString(options.instanceId)}\nlocal-hostname: ${GUEST_HOSTNAME}\n`,
@@ -38,10 +38,9 @@ export function noCloudSeed(options: {
       "ssh_pwauth: false",
       "ssh_authorized_keys:",
       `  - ${yamlString(options.publicKey.trim())}`,
-      "phone_home:",
-      `  url: ${yamlString(options.phoneHomeUrl)}`,
-      "  post: [instance_id, hostname]",
-      "  tries: 3",
+      ...(options.phoneHomeUrl !== undefined
+        ? ["phone_home:", `  url: ${yamlString(options.phoneHomeUrl)}`, "  post: [instance_id, hostname]", "  tries: 3"]
+        : []),
       "",
     ].join("\n"),
     "vendor-data": "#cloud-config\n{}\n",
