@@ -35,7 +35,7 @@ const work = mkdtempSync(join(root, ".cache", "pipeline-bench-"));
 try {
   const templates = join(work, "templates");
   const store = join(work, "store");
-  cpSync(join(root, "examples/demo/almalinux-demo.pkr.hcl"), join(templates, "almalinux-demo.pkr.hcl"), {
+  cpSync(join(root, "test/fixtures/busybox-leg/almalinux-demo.pkr.hcl"), join(templates, "almalinux-demo.pkr.hcl"), {
     recursive: true,
   });
   const packer = join(work, "packer");

@@ -1,18 +1,21 @@
-# The demo build leg: the same Packer source name, vm_name and output directory as the real
-# GenericCloud 9 x86_64 leg, but the "OS install" is a tiny guest (Debian's kernel + a busybox
-# initramfs) that stamps the pre-made base disk and powers off. No network, no ISO.
+# The demo build leg: the same Packer source name, vm_name and output directory as the real GenericCloud 9
+# x86_64 leg. Instead of installing AlmaLinux from an ISO, Packer boots the project's realistic test guest
+# (guestgen/: Debian 12 with systemd, cloud-init, OpenSSH and SELinux enforcing, AlmaLinux-like where the
+# checks look) from its disk under UEFI, gets in over SSH with a key the demo made for this run (served to
+# cloud-init as a NoCloud seed from Packer's HTTP server), and cleans it up as upstream's cleanup_vm role
+# does (provision/cleanup.sh). The image then goes through verify, the boot test, publish and report.
 #
-# Machine-specific values (kernel, initrd, base_image, accelerator) come from demo.auto.pkrvars.hcl,
+# Machine-specific values (base_image, accelerator, ssh_private_key_file) come from demo.auto.pkrvars.hcl,
 # written by run-demo.ts; the pipeline adds only its usual -var flags, and the run's time stamp as
-# TIME_STAMP in Packer's environment, which the guest writes into the image.
+# TIME_STAMP in Packer's environment, which the cleanup writes into the image.
 
 variable "qemu_binary" {
   type    = string
   default = "/usr/bin/qemu-system-x86_64"
 }
 
-# Declared so the pipeline's -var flags are accepted; the guest boots with -kernel, so firmware
-# (UEFI) variables play no part here.
+# Declared so the pipeline's -var flags are accepted. Packer 1.6.6's qemu builder has no efi_* options:
+# the guest boots from the combined OVMF image given as the firmware (-bios).
 variable "ovmf_code" {
   type    = string
   default = "/usr/share/OVMF/OVMF_CODE_4M.fd"
@@ -23,43 +26,41 @@ variable "ovmf_vars" {
   default = "/usr/share/OVMF/OVMF_VARS_4M.fd"
 }
 
+variable "ovmf_firmware" {
+  type    = string
+  default = "/usr/share/ovmf/OVMF.fd"
+}
+
 variable "accelerator" {
   type    = string
   default = "tcg"
 }
 
-variable "kernel" {
-  type    = string
-  default = "/boot/vmlinuz"
-}
-
-variable "initrd" {
-  type    = string
-  default = "initrd.cpio.gz"
-}
-
+# The guest's disk (raw); Packer converts a copy into the output image and never writes this one.
 variable "base_image" {
-  type    = string
-  default = "base.qcow2"
+  type = string
+}
+
+variable "ssh_private_key_file" {
+  type = string
 }
 
 variable "cpus" {
   type    = number
-  default = 1
+  default = 2
 }
 
 variable "memory" {
   type    = number
-  default = 512
+  default = 2048
 }
 
-# "sha256:<hex>" of the base image (run-demo.ts writes it), or "none".
-variable "base_image_checksum" {
+variable "ssh_timeout" {
   type    = string
-  default = "none"
+  default = "30m"
 }
 
-# YYYYMMDDhhmmss, written into the image by the guest: the run's (cloud-images run sets TIME_STAMP);
+# YYYYMMDDhhmmss, written into the image by the cleanup: the run's (cloud-images run sets TIME_STAMP);
 # empty: the time Packer starts.
 variable "build_stamp" {
   type    = string
@@ -71,61 +72,43 @@ variable "build_stamp" {
   }
 }
 
-# YYYYMMDD for vm_name; empty: the first 8 digits of the build stamp.
-variable "date_stamp" {
-  type    = string
-  default = ""
-  validation {
-    condition     = var.date_stamp == "" || (length(var.date_stamp) == 8 && regex_replace(var.date_stamp, "[0-9]", "") == "")
-    error_message = "The date_stamp must be 8 digits (YYYYMMDD) or empty."
-  }
-}
-
-# The guest's root partition: p4 in the AlmaLinux x86_64 layout.
-variable "root_device" {
-  type    = string
-  default = "/dev/vda4"
-}
-
-# Appended to the guest's kernel command line (tests use cloud_images.fail=STEP).
-variable "extra_kernel_args" {
-  type    = string
-  default = ""
-}
-
-variable "shutdown_timeout" {
-  type    = string
-  default = "5m"
-}
-
 locals {
   build_stamp = var.build_stamp != "" ? var.build_stamp : formatdate("YYYYMMDDhhmmss", timestamp())
-  date_stamp  = var.date_stamp != "" ? var.date_stamp : substr(local.build_stamp, 0, 8)
-  # panic=0: a guest kernel panic hangs (and fails on shutdown_timeout) instead of looking like a clean
-  # poweroff to Packer.
-  kernel_args = "console=ttyS0 panic=0 quiet cloud_images.stamp=${local.build_stamp} cloud_images.root=${var.root_device} ${var.extra_kernel_args}"
+  date_stamp  = substr(local.build_stamp, 0, 8)
 }
 
 source "qemu" "almalinux-9-gencloud-x86_64" {
   qemu_binary      = var.qemu_binary
   accelerator      = var.accelerator
+  machine_type     = "q35"
+  firmware         = var.ovmf_firmware
   iso_url          = var.base_image
-  iso_checksum     = var.base_image_checksum
+  iso_checksum     = "none"
   disk_image       = true
   skip_resize_disk = true # otherwise Packer grows the disk to its 40960M default
+  disk_interface   = "virtio"
+  disk_cache       = "unsafe"
+  net_device       = "virtio-net"
   format           = "qcow2"
-  disk_compression = true
   vm_name          = "AlmaLinux-9-GenericCloud-9.6-${local.date_stamp}.x86_64.qcow2"
   cpus             = var.cpus
   memory           = var.memory
   headless         = true
-  disable_vnc      = true # with communicator "none", Packer would otherwise race the guest for VNC
-  communicator     = "none"
-  shutdown_timeout = var.shutdown_timeout
+  disable_vnc      = true
+  # the guest's cloud-init reads its NoCloud seed (the build's SSH key) from Packer's HTTP server
+  http_directory       = "http"
+  communicator         = "ssh"
+  ssh_username         = "almalinux"
+  ssh_private_key_file = var.ssh_private_key_file
+  ssh_timeout          = var.ssh_timeout
+  # the build user goes with the rest of the first boot's traces; a forced poweroff kills the remaining
+  # processes and unmounts cleanly without writing a shutdown record into /var/log/wtmp
+  shutdown_command = "sudo sh -c 'userdel -f -r almalinux; rm -f /etc/sudoers.d/90-cloud-init-users; rm -rf /var/log/journal/*; sync; systemctl poweroff --force'"
+  shutdown_timeout = "10m"
+  # (no -device or -drive here: Packer would drop its own NIC and disk arguments)
   qemuargs = [
-    ["-kernel", var.kernel],
-    ["-initrd", var.initrd],
-    ["-append", local.kernel_args],
+    ["-cpu", var.accelerator == "kvm" ? "host" : "max"],
+    ["-smbios", "type=1,serial=ds=nocloud-net;s=http://{{ .HTTPIP }}:{{ .HTTPPort }}/"],
     ["-serial", "file:serial-almalinux-9-gencloud-x86_64.log"],
     # Packer 1.6.6 still passes -vnc 127.0.0.1:59xx with disable_vnc, and locks that port only within its
     # own cache directory: two builds at once could pick the same port and one QEMU would not start.
@@ -135,4 +118,10 @@ source "qemu" "almalinux-9-gencloud-x86_64" {
 
 build {
   sources = ["source.qemu.almalinux-9-gencloud-x86_64"]
+
+  provisioner "shell" {
+    execute_command  = "sudo -E sh '{{ .Path }}'"
+    environment_vars = ["BUILD_STAMP=${local.build_stamp}"]
+    script           = "provision/cleanup.sh"
+  }
 }

@@ -1,8 +1,9 @@
 /**
- * `npm run demo`: one real build leg on this machine, offline. Installs the Debian packages it needs (as
- * root), prepares the demo template (base disk, guest, machine variables) and the release keys, then runs
- * `cloud-images run --templates examples/demo ...` (build → … → publish → release → report), checks the
- * released folder with `cloud-images verify-release`, and says where the files are.
+ * `npm run demo`: one real build leg on this machine. Installs the Debian packages it needs (as root),
+ * prepares the demo template (the realistic test guest, a build key and seed, machine variables) and the
+ * release keys, then runs `cloud-images run --templates examples/demo ...` (Packer over SSH, verify, the
+ * boot test, publish, release, report), checks the released folder with `cloud-images verify-release`,
+ * and says where the files are.
  */
 import { spawnSync } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
@@ -14,7 +15,7 @@ import { EXIT_FAILURE, EXIT_USAGE, isCloudImagesError } from "../../src/errors.j
 import { handleInterrupts, runChild } from "../../src/process/index.js";
 import { parseTimeStamp, resolve, stampsFor } from "../../src/resolve/index.js";
 import { DEMO_PACKAGES, installCommand, missingPackages } from "./lib/packages.js";
-import { prepareDemo, removeStaleOutputs, SERIAL_LOG, TEMPLATE_FILE } from "./lib/prepare.js";
+import { CLEANUP_SCRIPT, prepareDemo, removeStaleOutputs, SERIAL_LOG, TEMPLATE_FILE } from "./lib/prepare.js";
 import { type DemoReleaseKeys, demoReleaseKeys } from "./lib/release-keys.js";
 
 const DEMO_DIR = fileURLToPath(new URL(".", import.meta.url));
@@ -45,19 +46,8 @@ function isRoot(): boolean {
   return process.getuid?.() === 0;
 }
 
-/** Debian names the kernel meta package linux-image-amd64; Ubuntu linux-image-generic. */
-function packagesForThisSystem(): string[] {
-  let id = "";
-  try {
-    id = /^ID="?([^"\n]*)"?$/m.exec(readFileSync("/etc/os-release", "utf8"))?.[1] ?? "";
-  } catch {
-    // unknown: assume Debian
-  }
-  return DEMO_PACKAGES.map((p) => (id === "ubuntu" && p === "linux-image-amd64" ? "linux-image-generic" : p));
-}
-
 function ensurePackages(): void {
-  const missing = missingPackages(packagesForThisSystem());
+  const missing = missingPackages([...DEMO_PACKAGES]);
   if (missing.length === 0) return;
   const install = installCommand(missing);
   if (!isRoot()) {
@@ -164,7 +154,7 @@ function summary(
 async function main(argv: string[]): Promise<number> {
   const program = new Command("run-demo")
     .description(
-      "build the demo leg (GenericCloud 9.6 x86_64) offline with Packer + QEMU, then verify and publish it locally",
+      "build the demo leg (GenericCloud 9.6 x86_64) with Packer + QEMU from the test guest, then verify it, boot-test it, publish and release it locally",
     )
     .option("--dir <dir>", "where to prepare and build (the template is copied there)", DEMO_DIR)
     .option("--timestamp <YYYYMMDDhhmmss>", "the run's UTC time stamp (default: now)")
@@ -173,13 +163,13 @@ async function main(argv: string[]): Promise<number> {
       "object store passed to `cloud-images run` (default: its own, file://./dist/bucket)",
     )
     .addOption(
-      new Option("--accelerator <mode>", "QEMU accelerator; auto probes KVM with a short boot")
+      new Option("--accelerator <mode>", "QEMU accelerator; auto uses KVM when a probe guest runs under it")
         .choices(["auto", "kvm", "tcg"])
         .default("auto"),
     )
     .option(
       "--prepare-only",
-      "prepare the template directory (base disk, guest, variables) and stop; `cloud-images run` builds it",
+      "prepare the template directory (the test guest, build key and seed, variables) and stop; `cloud-images run` builds it",
     )
     .addHelpText(
       "after",
@@ -205,13 +195,15 @@ async function main(argv: string[]): Promise<number> {
   if (!isRoot()) {
     throw new ExitError(
       EXIT_USAGE,
-      "the demo needs root (the base image is made with rpm --root, which chroots, and Debian's kernel is readable by root only); run: sudo npm run demo",
+      "the demo needs root (the test guest is made with mmdebstrap, rpm --root and loop mounts); run: sudo npm run demo",
     );
   }
 
   if (dir !== resolvePath(DEMO_DIR)) {
-    mkdirSync(dir, { recursive: true });
-    copyFileSync(join(DEMO_DIR, TEMPLATE_FILE), join(dir, TEMPLATE_FILE));
+    for (const file of [TEMPLATE_FILE, CLEANUP_SCRIPT]) {
+      mkdirSync(dirname(join(dir, file)), { recursive: true });
+      copyFileSync(join(DEMO_DIR, file), join(dir, file));
+    }
   }
   const prepared = await prepareDemo({ dir, accelerator: options.accelerator, log: say });
   if (prepared.accelerator.warning) warn(prepared.accelerator.warning);
@@ -230,9 +222,7 @@ async function main(argv: string[]): Promise<number> {
   if (keys.generated.length > 0)
     say(`release keys: made throwaway ${keys.generated.join(" and ")} keys for this run`);
 
-  args.push("--timestamp", buildStamp);
-  // the busybox guest has no bootloader, cloud-init or sshd: nothing a boot test could log in to
-  args.push("--no-boot-test");
+  args.push("--timestamp", buildStamp, "--accel", prepared.accelerator.accelerator);
   if (options.store) args.push("--store", options.store);
   say(`cloud-images ${args.join(" ")}`);
   const code = await runCli(args, keys.env);

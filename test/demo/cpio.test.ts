@@ -4,7 +4,7 @@ import { lstatSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSy
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { type CpioEntry, writeCpio } from "../../examples/demo/lib/cpio.js";
+import { type CpioEntry, writeCpio } from "../fixtures/busybox-leg/lib/cpio.js";
 import { isRoot, missingTools } from "./helpers.js";
 
 const skip = missingTools(["cpio"]);

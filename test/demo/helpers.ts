@@ -12,10 +12,15 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { findHostKernel } from "../../examples/demo/lib/kernel.js";
 import { which } from "../../imagegen/exec.js";
+import { findHostKernel } from "../fixtures/busybox-leg/lib/kernel.js";
 
-export const DEMO_DIR = fileURLToPath(new URL("../../examples/demo/", import.meta.url));
+/**
+ * The busybox leg (test/fixtures/busybox-leg): the quick real Packer + QEMU build (a busybox guest stamps
+ * a generated base disk and powers off, ~1 min under TCG) the pipeline tests use. `npm run demo` builds
+ * from the realistic guest instead (examples/demo).
+ */
+export const DEMO_DIR = fileURLToPath(new URL("../fixtures/busybox-leg/", import.meta.url));
 export const TEMPLATE = "almalinux-demo.pkr.hcl";
 export const QEMU = "/usr/bin/qemu-system-x86_64";
 /** The flags the pipeline passes on Debian/Ubuntu runners. */
@@ -58,7 +63,7 @@ export function isRoot(): boolean {
   return process.getuid?.() === 0;
 }
 
-/** A temp directory holding a copy of the demo template (tests never build in examples/demo itself). */
+/** A temp directory holding a copy of the busybox leg's template (tests never build in the fixture itself). */
 export function templateCopy(prefix: string): string {
   const dir = mkdtempSync(join(tmpdir(), `demo-test-${prefix}-`));
   copyFileSync(join(DEMO_DIR, TEMPLATE), join(dir, TEMPLATE));

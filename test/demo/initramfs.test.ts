@@ -11,8 +11,8 @@ import {
   INIT_SCRIPT,
   type Initramfs,
   readModule,
-} from "../../examples/demo/lib/initramfs.js";
-import { GUEST_MODULES } from "../../examples/demo/lib/kernel.js";
+} from "../fixtures/busybox-leg/lib/initramfs.js";
+import { GUEST_MODULES } from "../fixtures/busybox-leg/lib/kernel.js";
 import { kernelMissing, missingTools } from "./helpers.js";
 
 const skip = missingTools(["cpio", "modprobe", "gzip", BUSYBOX]) ?? kernelMissing();

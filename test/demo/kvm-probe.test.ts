@@ -4,8 +4,8 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildInitramfs } from "../../examples/demo/lib/initramfs.js";
-import { chooseAccelerator, probeBoot } from "../../examples/demo/lib/kvm-probe.js";
+import { buildInitramfs } from "../fixtures/busybox-leg/lib/initramfs.js";
+import { chooseAccelerator, probeBoot } from "../fixtures/busybox-leg/lib/kvm-probe.js";
 import { isRoot, kernelMissing, missingTools, processesMentioning, QEMU } from "./helpers.js";
 
 const skip =

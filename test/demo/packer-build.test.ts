@@ -4,12 +4,12 @@ import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DEMO_BASE_SPEC } from "../../examples/demo/lib/base-image.js";
-import { type PreparedDemo, prepareDemo, SERIAL_LOG } from "../../examples/demo/lib/prepare.js";
 import { buildImage } from "../../imagegen/index.js";
 import { sha256File } from "../../src/files.js";
 import { openImageRoot } from "../../src/inspect/root.js";
 import { resolve } from "../../src/resolve/index.js";
+import { DEMO_BASE_SPEC } from "../fixtures/busybox-leg/lib/base-image.js";
+import { type PreparedDemo, prepareDemo, SERIAL_LOG } from "../fixtures/busybox-leg/lib/prepare.js";
 import { extractRange, sgdiskPartitions, xfsReadFile } from "../imagegen/oracles.js";
 import {
   isRoot,

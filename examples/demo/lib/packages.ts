@@ -2,20 +2,23 @@
 import { spawnSync } from "node:child_process";
 import { EnvironmentError } from "../../../src/errors.js";
 
+/**
+ * Packer and QEMU with OVMF for the build and the boot test, openssh-client for the boot test,
+ * mmdebstrap for the test guest, the rest for its disk and rpm database.
+ */
 export const DEMO_PACKAGES = [
   "packer",
   "qemu-system-x86",
   "qemu-utils",
+  "ovmf",
+  "openssh-client",
+  "mmdebstrap",
   "xfsprogs",
   "gdisk",
   "mtools",
   "dosfstools",
   "rpm",
-  "db5.3-util",
-  "linux-image-amd64",
-  "busybox-static",
-  "cpio",
-  "kmod",
+  "sqlite3",
 ] as const;
 
 export const APT_GET = ["apt-get", "-o", "DPkg::Lock::Timeout=600"] as const;
