@@ -35,9 +35,13 @@ const work = mkdtempSync(join(root, ".cache", "pipeline-bench-"));
 try {
   const templates = join(work, "templates");
   const store = join(work, "store");
-  cpSync(join(root, "test/fixtures/busybox-leg/almalinux-demo.pkr.hcl"), join(templates, "almalinux-demo.pkr.hcl"), {
-    recursive: true,
-  });
+  cpSync(
+    join(root, "test/fixtures/busybox-leg/almalinux-demo.pkr.hcl"),
+    join(templates, "almalinux-demo.pkr.hcl"),
+    {
+      recursive: true,
+    },
+  );
   const packer = join(work, "packer");
   writeFileSync(
     packer,

@@ -90,6 +90,11 @@ async function debootstrap(tarball: string, mirrors: readonly string[], staging:
       "--mode=root",
       "--variant=minbase",
       "--format=tar",
+      // documentation, manual pages and translations are not needed to boot, and make every copy bigger
+      "--dpkgopt=path-exclude=/usr/share/man/*",
+      "--dpkgopt=path-exclude=/usr/share/locale/*",
+      "--dpkgopt=path-exclude=/usr/share/doc/*",
+      "--dpkgopt=path-include=/usr/share/doc/*/copyright",
       `--include=${GUEST_PACKAGES.join(",")}`,
       `--setup-hook=${initramfs}`,
       `--customize-hook=cp -r ${RECIPE_DIR} "$1${recipe}"`,

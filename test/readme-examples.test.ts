@@ -183,7 +183,8 @@ describe.skipIf(skip !== null)("README examples, typed as written after the Quic
       { cwd: sandbox, env: baseEnv },
     );
     if (prepare.code !== 0) throw new Error(`preparing the demo failed: ${prepare.stderr}`);
-  }, 900_000);
+    // (the test guest it prepares is built once per machine: the first time, mmdebstrap takes minutes)
+  }, 2_700_000);
 
   afterAll(async () => {
     await Promise.all([
@@ -213,7 +214,8 @@ describe.skipIf(skip !== null)("README examples, typed as written after the Quic
     it(title, async () => {
       const env = { ...baseEnv };
       for (const use of example.uses) Object.assign(env, standInEnv[use]);
-      const r = await runExample(example.command, sandbox, env, 840_000);
+      // the first run example builds the demo: a Packer boot and a boot test of the realistic guest (TCG)
+      const r = await runExample(example.command, sandbox, env, 1_800_000);
       const hint =
         `exit ${r.code}; stderr:\n${r.stderr.slice(-3000)}` +
         (example.uses.length === 0
@@ -226,7 +228,7 @@ describe.skipIf(skip !== null)("README examples, typed as written after the Quic
           `stdout:\n${r.stdout}\nREADME shows:\n${example.output.join("\n")}`,
         ).toBe(true);
       }
-    }, 900_000);
+    }, 1_860_000);
   }
 
   it("the stand-ins were used by the examples marked for them", () => {

@@ -20,8 +20,8 @@ rm -f /etc/systemd/system/multi-user.target.wants/ssh.service
 # the network: systemd-networkd, configured by cloud-init
 systemctl enable systemd-networkd.service
 systemctl enable tuned.service
-# nothing periodic
-for t in apt-daily.timer apt-daily-upgrade.timer e2scrub_all.timer fstrim.timer dpkg-db-backup.timer; do
+# nothing periodic, nothing for ext4 volumes (the filesystems are XFS)
+for t in apt-daily.timer apt-daily-upgrade.timer e2scrub_all.timer e2scrub_reap.service fstrim.timer dpkg-db-backup.timer; do
   systemctl mask "$t" >/dev/null 2>&1 || true
 done
 

@@ -214,7 +214,8 @@ export function checkCloudInit(run: BootRun, exp: BootExpectations): CheckResult
   }
   let parsed: CloudInitStatus;
   try {
-    parsed = JSON.parse(section.output) as CloudInitStatus;
+    // some cloud-init versions print progress dots while --wait waits, also before JSON
+    parsed = JSON.parse(section.output.replace(/^[.\s]+(?=\{)/, "")) as CloudInitStatus;
   } catch {
     return fail(base, said(section), "cloud-init status gave no JSON status");
   }

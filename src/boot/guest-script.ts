@@ -91,9 +91,8 @@ export function stageTwoScript(waitSeconds: number): string {
   return [
     ...PRELUDE,
     ...GROWPART,
-    // --wait returns when cloud-init is done, failed or disabled; the host's deadline still applies
-    `timeout ${wait} cloud-init status --wait >/dev/null 2>&1`,
-    "section cloud-init cloud-init status --long --format json",
+    // --wait returns when cloud-init is done, failed or disabled (one Python start: slow under TCG)
+    `section cloud-init timeout ${wait} cloud-init status --wait --long --format json`,
     `section units asroot timeout ${wait} systemctl is-system-running --wait`,
     "section failed-units asroot systemctl list-units --state=failed --no-legend --plain --no-pager",
     "section growpart growpart_facts",

@@ -39,7 +39,12 @@ export function noCloudSeed(options: {
       "ssh_authorized_keys:",
       `  - ${yamlString(options.publicKey.trim())}`,
       ...(options.phoneHomeUrl !== undefined
-        ? ["phone_home:", `  url: ${yamlString(options.phoneHomeUrl)}`, "  post: [instance_id, hostname]", "  tries: 3"]
+        ? [
+            "phone_home:",
+            `  url: ${yamlString(options.phoneHomeUrl)}`,
+            "  post: [instance_id, hostname]",
+            "  tries: 3",
+          ]
         : []),
       "",
     ].join("\n"),

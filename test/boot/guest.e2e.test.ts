@@ -1,10 +1,11 @@
 /**
  * The boot test on the realistic guest (guestgen/: Debian 12 with real systemd, cloud-init, OpenSSH and
  * SELinux enforcing, AlmaLinux-like where the checks look, GPT in the AlmaLinux layout, booted by OVMF under
- * TCG): it passes, with two boots whose identities differ, and each copy with exactly one defect fails
- * with the check named for it. Boots run two at a time; each ends as soon as its outcome is certain.
+ * TCG): each copy with exactly one defect fails with the check named for it. The passing boot test of an
+ * image built from this guest is the demo's (the README's first `run` example, in readme-examples.test.ts,
+ * which must exit 0). Boots run two at a time; each ends as soon as its outcome is certain.
  */
-import { mkdtempSync, rmSync, symlinkSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -37,47 +38,34 @@ const check = (r: BootTestResult, name: string) => r.checks.find((c) => c.name =
 describe.skipIf(skip)(`boot-test on the realistic guest${skip ? ` (skipped: ${skip})` : ""}`, () => {
   let tmp: string;
   let guest: BuiltGuest;
-  const results = new Map<"clean" | GuestDefect, BootTestResult>();
+  const results = new Map<GuestDefect, BootTestResult>();
   const seconds = new Map<string, number>();
 
   beforeAll(async () => {
     tmp = mkdtempSync(join(tmpdir(), "boot-guest-"));
     guest = await buildGuest({ log: (line) => console.log(line) });
-    const boot = async (name: "clean" | GuestDefect) => {
-      // the image (a link to the cached guest, or a broken copy) sits in tmp, and so do its sidecars
+    const boot = async (name: GuestDefect) => {
+      // the broken copy sits in tmp, and so do its sidecars
       const image = join(tmp, `${name}.raw`);
-      if (name === "clean") symlinkSync(guest.raw, image);
-      else await brokenCopy(guest, name, image);
+      await brokenCopy(guest, name, image);
       const started = Date.now();
       const result = await bootTest(image, {
         ...guest.leg,
         accelerator: "auto",
-        boots: name === "clean" || name === "baked-machine-id" ? 2 : 1,
+        boots: name === "baked-machine-id" ? 2 : 1,
         offlinePackages: guest.packageNames,
         log: (line) => console.log(`[${name}] ${line}`),
       });
       seconds.set(name, (Date.now() - started) / 1000);
       results.set(name, result);
-      if (name !== "clean") rmSync(image, { force: true });
+      rmSync(image, { force: true });
     };
-    await pool(2, [() => boot("clean"), ...GUEST_DEFECTS.map((d) => () => boot(d))]);
+    await pool(2, GUEST_DEFECTS.map((d) => () => boot(d)));
     console.log(`boot times (s): ${JSON.stringify(Object.fromEntries(seconds))}`);
   }, 75 * 60_000);
 
   afterAll(() => {
     if (tmp) rmSync(tmp, { recursive: true, force: true });
-  });
-
-  it("passes every check on the clean guest, two boots with different identities", () => {
-    const r = results.get("clean")!;
-    expect(r.checks.filter((c) => c.status === "fail"), JSON.stringify(r.checks, null, 1)).toEqual([]);
-    expect(r.passed).toBe(true);
-    for (const name of ["boot-ssh", "console", "cloud-init", "units", "release", "release-arch", "growpart", "root-filesystem", "selinux", "identity", "packages-match"])
-      expect(check(r, name).status, name).toBe("pass");
-    expect(check(r, "identity").message).toMatch(/differ between 2 boots/);
-    expect(r.boots).toHaveLength(2);
-    const phases = r.boots[0]!.phases;
-    for (const p of ["firmware", "kernel", "ssh", "cloudInit"]) expect(phases[p as keyof typeof phases], p).toBeGreaterThan(0);
   });
 
   it.each<[GuestDefect, string, RegExp]>([

@@ -13,9 +13,9 @@ import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, wri
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { prepareDemo } from "../fixtures/busybox-leg/lib/prepare.js";
 import type { LegManifest } from "../../src/manifest/manifest.js";
 import { DEMO_DIR, TEMPLATE as FAST_TEMPLATE, isRoot, kernelMissing, missingTools } from "../demo/helpers.js";
+import { prepareDemo } from "../fixtures/busybox-leg/lib/prepare.js";
 import { CLI, REPO_ROOT } from "../helpers/cli.js";
 import {
   killTagged,

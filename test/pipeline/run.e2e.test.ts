@@ -20,10 +20,10 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { prepareDemo } from "../fixtures/busybox-leg/lib/prepare.js";
 import type { LegManifest } from "../../src/manifest/manifest.js";
 import { generateSigningKey } from "../../src/release/openpgp.js";
 import { DEMO_DIR, isRoot, missingTools, TEMPLATE } from "../demo/helpers.js";
+import { prepareDemo } from "../fixtures/busybox-leg/lib/prepare.js";
 import { runCli } from "../helpers/cli.js";
 import { getObject, getTags, listKeys, s3Env, startS3rver } from "../publish/helpers/s3rver.js";
 

@@ -14,6 +14,7 @@ describe("run_test", () => {
       expect(inputs.run_test).toMatchObject({ type: "boolean", default: expected });
       const legSteps = allSteps(doc).filter((s) => String(s.uses ?? "").endsWith("shared-steps"));
       expect(legSteps.length).toBeGreaterThan(0);
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a GitHub Actions expression, not a template
       for (const step of legSteps) expect((step.with as Obj).run_test).toBe("${{ inputs.run_test }}");
     },
   );

@@ -22,7 +22,7 @@ export interface FakeGuestFacts {
   packages?: readonly string[];
   fstype?: string;
   selinux?: string;
-  /** `cloud-init status --long --format json` output. */
+  /** `cloud-init status --wait --long --format json` output. */
   cloudInit?: object | string;
   state?: string;
   failedUnits?: readonly string[];
@@ -140,7 +140,8 @@ export function makeFakeGuest(root: string, facts: FakeGuestFacts = {}): string 
   fake("failed", f.failedUnits.map((u) => `${u} loaded failed failed Some unit\n`).join(""));
   fake("fs-blocks", `${Math.floor(f.fsBytes / 4096)}\n`);
 
-  script(root, "cloud-init", 'case "$*" in *--wait*) exit 0 ;; *json*) cat /fake/cloud-init.json ;; esac');
+  // as 22.4 does while --wait waits with the tabular format: dots first (the JSON parser skips them)
+  script(root, "cloud-init", 'case "$*" in *json*) printf ".."; cat /fake/cloud-init.json ;; esac');
   script(
     root,
     "systemctl",
