@@ -45,7 +45,17 @@ import { report } from "./steps/report.js";
 import { test } from "./steps/test.js";
 import { verify } from "./steps/verify.js";
 
-export const STEPS: readonly Step[] = [prepare, build, locate, checksum, verify, test, publish, release, report];
+export const STEPS: readonly Step[] = [
+  prepare,
+  build,
+  locate,
+  checksum,
+  verify,
+  test,
+  publish,
+  release,
+  report,
+];
 
 export interface LegRunResult {
   readonly manifest: LegManifest;

@@ -60,7 +60,10 @@ describe.skipIf(skip)(`boot-test on the realistic guest${skip ? ` (skipped: ${sk
       results.set(name, result);
       rmSync(image, { force: true });
     };
-    await pool(2, GUEST_DEFECTS.map((d) => () => boot(d)));
+    await pool(
+      2,
+      GUEST_DEFECTS.map((d) => () => boot(d)),
+    );
     console.log(`boot times (s): ${JSON.stringify(Object.fromEntries(seconds))}`);
   }, 75 * 60_000);
 
