@@ -85,14 +85,20 @@ export async function brokenCopy(guest: BuiltGuest, defect: GuestDefect, dest: s
     mounts.unshift(await loopMount(dest, part(guest.bootPartition), { at: join(root.dir, "boot") }));
     const { relabel } = EDITS[defect](root.dir);
     if (relabel.length > 0) {
+      // setfiles labels through /proc/self/fd: without proc every file is "No such file or directory"
       mkdirSync(join(root.dir, "proc"), { recursive: true });
-      await run("chroot", [
-        root.dir,
-        "setfiles",
-        "-F",
-        "/etc/selinux/targeted/contexts/files/file_contexts",
-        ...relabel,
-      ]);
+      await run("mount", ["-t", "proc", "proc", join(root.dir, "proc")]);
+      try {
+        await run("chroot", [
+          root.dir,
+          "setfiles",
+          "-F",
+          "/etc/selinux/targeted/contexts/files/file_contexts",
+          ...relabel,
+        ]);
+      } finally {
+        await run("umount", [join(root.dir, "proc")]);
+      }
     }
   } catch (e) {
     for (const m of mounts) await m.unmount().catch(() => {});

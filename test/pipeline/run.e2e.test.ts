@@ -267,9 +267,10 @@ describe.skipIf(skip !== null)("cloud-images run: the demo leg", () => {
       );
       expect(r.stdout).toContain("Tests (boot) failed ❌");
       const m = manifest();
-      expect(m.steps.slice(-3).map((s) => [s.name, s.status])).toEqual([
+      expect(m.steps.slice(-4).map((s) => [s.name, s.status])).toEqual([
         ["test", "failed"],
         ["publish", "skipped"],
+        ["release", "skipped"],
         ["report", "ok"],
       ]);
       expect(m.tests).toEqual({ offline: "passed", boot: "failed" });
