@@ -15,7 +15,7 @@ variable "qemu_binary" {
 }
 
 # Declared so the pipeline's -var flags are accepted. Packer 1.6.6's qemu builder has no efi_* options:
-# the guest boots from the combined OVMF image given as the firmware (-bios).
+# the guest boots from the combined OVMF image (ovmf_firmware, given to QEMU as -bios).
 variable "ovmf_code" {
   type    = string
   default = "/usr/share/OVMF/OVMF_CODE_4M.fd"
@@ -81,7 +81,6 @@ source "qemu" "almalinux-9-gencloud-x86_64" {
   qemu_binary      = var.qemu_binary
   accelerator      = var.accelerator
   machine_type     = "q35"
-  firmware         = var.ovmf_firmware
   iso_url          = var.base_image
   iso_checksum     = "none"
   disk_image       = true
@@ -108,6 +107,8 @@ source "qemu" "almalinux-9-gencloud-x86_64" {
   # (no -device or -drive here: Packer would drop its own NIC and disk arguments)
   qemuargs = [
     ["-cpu", var.accelerator == "kvm" ? "host" : "max"],
+    # Packer 1.6.6's qemu builder has no firmware option (1.7 added it): OVMF through -bios
+    ["-bios", var.ovmf_firmware],
     ["-smbios", "type=1,serial=ds=nocloud-net;s=http://{{ .HTTPIP }}:{{ .HTTPPort }}/"],
     ["-serial", "file:serial-almalinux-9-gencloud-x86_64.log"],
     # Packer 1.6.6 still passes -vnc 127.0.0.1:59xx with disable_vnc, and locks that port only within its
