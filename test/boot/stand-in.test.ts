@@ -218,6 +218,18 @@ describe.skipIf(skip)(`boot-test with a stand-in QEMU${skip ? ` (skipped: ${skip
     expect(seconds).toBeLessThan(30);
   });
 
+  it("keeps trying while the guest's sshd accepts connections but is slow to answer, until the budget ends", async () => {
+    const { result, seconds } = await run(
+      "slow-sshd",
+      { console: BOOT_CONSOLE, fetchSeedAt: 0.8, phoneHomeAt: 1.7, silentSshdAt: 0.5 },
+      { timeoutSeconds: 20 },
+    );
+    expect(check(result, "boot-ssh")).toMatchObject({ status: "fail", found: "deadline" });
+    expect(check(result, "boot-ssh").message).toMatch(/no login within the 20 s budget \(last: .*time/);
+    expect(result.stoppedEarly ?? "").not.toMatch(/no SSH login/);
+    expect(seconds).toBeGreaterThanOrEqual(19);
+  });
+
   it("fails boot-ssh at the end of its budget when nothing happens", async () => {
     const { result, seconds } = await run(
       "timeout",

@@ -2,10 +2,11 @@
 // A stand-in for qemu-system-*: takes QEMU's command line, and instead of a guest plays a scenario
 // (STANDIN_SCENARIO, a JSON file): console text written to the -chardev file over time, the NoCloud seed
 // fetched and phone-home posted to the -smbios URL, a real sshd (started on the hostfwd port, running the
-// boot test's commands in a fake guest root) or none, an early exit. SIGTERM ends it and its sshd.
+// boot test's commands in a fake guest root), a silent one or none, an early exit. SIGTERM ends it and its sshd.
 import { spawn } from "node:child_process";
 import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
+import { createServer } from "node:net";
 import { join } from "node:path";
 
 const args = process.argv.slice(2);
@@ -80,6 +81,15 @@ if (scenario.fetchSeedAt !== undefined && seedUrl)
 if (scenario.phoneHomeAt !== undefined && seedUrl)
   events.push({ at: scenario.phoneHomeAt, run: () => http("POST", `${seedUrl}phone-home`, "instance_id=x") });
 if (scenario.sshd) events.push({ at: scenario.sshd.at, run: startSshd });
+// a guest whose sshd accepts connections and never answers (as a very slow one does)
+if (scenario.silentSshdAt !== undefined)
+  events.push({
+    at: scenario.silentSshdAt,
+    run: () => {
+      const held = [];
+      createServer((socket) => held.push(socket)).listen(port, "127.0.0.1");
+    },
+  });
 if (scenario.exitAt !== undefined)
   events.push({
     at: scenario.exitAt,
