@@ -36,6 +36,8 @@ interface Scenario {
   fetchSeedAt?: number;
   phoneHomeAt?: number;
   sshd?: { at: number };
+  /** An sshd that accepts connections and never answers. */
+  silentSshdAt?: number;
   exitAt?: number;
   exitCode?: number;
   exitMessage?: string;
