@@ -7,6 +7,8 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { BuiltImage } from "../../imagegen/index.js";
+import { sortPackages } from "../../src/inspect/package-list.js";
+import { hostRpmdbDir, readRpmdb } from "../../src/rpm/index.js";
 import { runCli } from "../helpers/cli.js";
 import { expectedListFile, image, removeDir, sortC, tempDir } from "./images.js";
 
@@ -124,6 +126,20 @@ describe("packages IMAGE", () => {
     for (const p of list) expect(p).toMatchObject(byName.get(p.name as string)!);
     const names = list.map((p) => p.name as string);
     expect(names).toEqual(sortC(names));
+  });
+
+  it("json is byte for byte what the database read whole from a copy gives (sqlite window by window, Berkeley DB)", async () => {
+    for (const img of [al9, al8]) {
+      // the image's database read the simple way: whole files from the host copy, no windows
+      const host = hostRpmdbDir(img.rpmdbDir);
+      const whole = await readRpmdb({ list: () => host.list(), read: (name) => host.read(name) });
+      const expected = `${JSON.stringify(sortPackages(whole.packages), null, 2)}\n`;
+      for (const [format, path] of Object.entries(img.paths)) {
+        const r = await runCli(["packages", path, "--format", "json"]);
+        expect(r.code, `${img.spec.el} ${format}`).toBe(0);
+        expect(r.stdout, `${img.spec.el} ${format}`).toBe(expected);
+      }
+    }
   });
 
   it("bad input: exit 2 for arguments, exit 1 for an unreadable image, one line each", async () => {
