@@ -2,7 +2,8 @@
 // dist/cli.js and dist/index.js share chunks; the offline commands that run on every leg (verify, cat,
 // packages...) are also built as one file each, commander included, since loading 40 chunks and a
 // CommonJS package cost more than Node's own start (bin/cloud-images.js picks the file).
-import { readdirSync, readFileSync } from "node:fs";
+// The built-in policies (JSON data) are read at run time from beside the bundle.
+import { cpSync, readdirSync, readFileSync } from "node:fs";
 import { build } from "esbuild";
 
 const common = {
@@ -38,3 +39,4 @@ await build({
     js: 'import { createRequire as bundleRequire } from "node:module"; const require = bundleRequire(import.meta.url);',
   },
 });
+cpSync("src/policy/policies", "dist/policies", { recursive: true });

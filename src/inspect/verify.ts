@@ -38,7 +38,15 @@ export interface VerifyOptions {
   readonly onBytesRead?: (bytes: number) => void;
   /** Given the installed packages read (native backend, readable database), e.g. for an SBOM. */
   readonly onPackages?: (packages: readonly InstalledPackage[]) => void;
+  /**
+   * More checks over the opened image (the acceptance policy), run after the built-in ones and before
+   * the package list is written. They read the image natively whatever the backend.
+   */
+  readonly extraChecks?: ExtraChecks;
 }
+
+/** Checks run on the opened image, given what the built-in checks observed. */
+export type ExtraChecks = (root: OpenedRoot, observations: Observations) => Promise<CheckResult[]>;
 
 /** Largest release or os-release file we read. */
 const MAX_SMALL_FILE = 1024 * 1024;
@@ -82,6 +90,7 @@ export async function verifyImage(
 ): Promise<Verdict> {
   validateExpectations(expectations);
   let obs: Observations;
+  let extra: CheckResult[] = [];
   if ((options.backend ?? "native") === "nbd") {
     const { observeWithNbd } = await import("./nbd.js");
     if (expectations.rootPartition === undefined)
@@ -90,11 +99,17 @@ export async function verifyImage(
       rootPartition: expectations.rootPartition,
       releasePackage: expectations.releasePackage ?? DEFAULT_RELEASE_PACKAGE,
     });
+    const checksOf = options.extraChecks;
+    if (checksOf) extra = await withNativeRoot(path, expectations, undefined, (root) => checksOf(root, obs));
   } else {
-    obs = await observeNative(path, expectations, options.onBytesRead);
+    const checksOf = options.extraChecks;
+    [obs, extra] = await withNativeRoot(path, expectations, options.onBytesRead, async (root) => {
+      const o = await observeRoot(root, expectations.releasePackage ?? DEFAULT_RELEASE_PACKAGE);
+      return [o, checksOf ? await checksOf(root, o) : []] as const;
+    });
   }
   if (obs.packages.ok && obs.packages.value.packages) options.onPackages?.(obs.packages.value.packages);
-  const checks = runChecks(obs, expectations);
+  const checks = [...runChecks(obs, expectations), ...extra];
   let packagesFile: string | undefined;
   if (options.packagesOut !== null) {
     const out = options.packagesOut ?? defaultPackagesFile(path);
@@ -132,17 +147,29 @@ async function writePackageList(packages: Observed<ObservedPackages>, out: strin
 }
 
 /** What the pure-code reader finds in the image. */
-export async function observeNative(
+export function observeNative(
   path: string,
   exp: VerifyExpectations,
   onBytesRead?: (bytes: number) => void,
 ): Promise<Observations> {
+  return withNativeRoot(path, exp, onBytesRead, (root) =>
+    observeRoot(root, exp.releasePackage ?? DEFAULT_RELEASE_PACKAGE),
+  );
+}
+
+/** Opens the image's root with the pure-code reader, runs `use`, closes it and reports the bytes read. */
+async function withNativeRoot<T>(
+  path: string,
+  exp: VerifyExpectations,
+  onBytesRead: ((bytes: number) => void) | undefined,
+  use: (root: OpenedRoot) => Promise<T>,
+): Promise<T> {
   const root = await openImageRoot(path, {
     ...(exp.rootPartition !== undefined ? { expectedRootPartition: exp.rootPartition } : {}),
     fallbackToExpected: true,
   });
   try {
-    return await observeRoot(root, exp.releasePackage ?? DEFAULT_RELEASE_PACKAGE);
+    return await use(root);
   } finally {
     await root.close();
     onBytesRead?.(root.image.file.bytesRead);

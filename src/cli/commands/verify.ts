@@ -1,7 +1,10 @@
 import { type Command, Option } from "commander";
 import { UsageError } from "../../errors.js";
+import { writeFileAtomic } from "../../files.js";
 import type { CheckResult, Verdict } from "../../inspect/verdict.js";
 import { expectationsForLeg, type VerifyExpectations, verifyImage } from "../../inspect/verify.js";
+import { junitXml } from "../../policy/junit.js";
+import { setupPolicy } from "../../policy/setup.js";
 import { parsePartitionOption } from "../image-arg.js";
 import { printStats } from "../stats.js";
 import { action, printJson, printLines, table } from "../util.js";
@@ -16,6 +19,10 @@ interface VerifyOptions {
   release?: string;
   packagesOut?: string;
   backend: "native" | "nbd";
+  policy: string | boolean;
+  waivers?: string;
+  junit?: string;
+  deep?: boolean;
   json?: boolean;
 }
 
@@ -102,22 +109,63 @@ export function register(program: Command): void {
         .choices(["native", "nbd"])
         .default("native"),
     )
+    .option(
+      "--policy <FILE>",
+      "policy file (YAML or JSON) adding to or overriding the type's built-in rules; with no catalog leg, the only rules",
+    )
+    .option("--no-policy", "run only the checks above, not the image type's acceptance policy")
+    .option(
+      "--waivers <FILE>",
+      "accepted failures: check, optional path or package, reason, expires (YYYY-MM-DD)",
+    )
+    .option("--junit <FILE>", "also write the verdict as JUnit XML (one testcase per check)")
+    .option(
+      "--deep",
+      "also run file-integrity: every packaged file's size and digest against the rpm database",
+    )
     .option("--json", "print the verdict as JSON")
     .addHelpText(
       "after",
-      "\nExamples:\n" +
+      "\nWith --type, the image type's acceptance policy runs after the checks above (see the README for\n" +
+        "every check, the policy file format and waivers).\n" +
+        "\nExamples:\n" +
         '  cloud-images verify AlmaLinux-9-GenericCloud-9.6-20260220.x86_64.qcow2 --release-string "AlmaLinux release 9.6" --arch x86_64\n' +
         "  cloud-images verify IMAGE.qcow2 --type gencloud --variant 10-v2 --arch x86_64 --release 10.1 --json\n" +
-        "\nExit codes: 0 every check passed (warnings allowed), 1 a check failed, 2 bad arguments.",
+        "  cloud-images verify IMAGE.qcow2 --type azure --variant 9 --arch x86_64 --release 9.6 --waivers waivers.yaml --junit verify.xml\n" +
+        "\nExit codes: 0 every check passed (warnings allowed), 1 a check failed, 2 bad arguments or a bad policy or waiver file.",
     )
     .action(
       action(async (image: string, opts: VerifyOptions) => {
         const expectations = expectationsFrom(opts);
+        if (opts.policy === false && (opts.waivers !== undefined || opts.deep)) {
+          throw new UsageError("--waivers and --deep need the policy (drop --no-policy)");
+        }
+        const policy =
+          opts.policy === false
+            ? null
+            : await setupPolicy({
+                leg:
+                  opts.type !== undefined
+                    ? (opts as { type: string; variant: string; arch: string })
+                    : undefined,
+                arch: expectations.arch,
+                release: expectations.release,
+                policyFile: typeof opts.policy === "string" ? opts.policy : undefined,
+                waiversFile: opts.waivers,
+                deep: opts.deep,
+              });
+        if (policy === null && (opts.waivers !== undefined || opts.deep)) {
+          throw new UsageError(
+            "--waivers and --deep need a policy: give --type/--variant/--arch or --policy FILE",
+          );
+        }
         const verdict = await verifyImage(image, expectations, {
           backend: opts.backend,
           ...(opts.packagesOut !== undefined ? { packagesOut: opts.packagesOut } : {}),
           onBytesRead: (bytesRead) => printStats({ bytesRead }),
+          ...(policy ? { extraChecks: policy.extraChecks } : {}),
         });
+        if (opts.junit !== undefined) await writeFileAtomic(opts.junit, junitXml(verdict));
         if (opts.json) printJson(verdict);
         else printLines(humanReport(verdict));
         return verdict.passed ? 0 : 1;
