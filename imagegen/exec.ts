@@ -62,6 +62,11 @@ export const TOOL_PACKAGES: Readonly<Record<string, string>> = {
   e2fsck: "e2fsprogs",
   "qemu-img": "qemu-utils",
   sort: "coreutils",
+  mount: "mount",
+  umount: "mount",
+  setfattr: "attr",
+  debugfs: "e2fsprogs",
+  find: "findutils",
 };
 
 /** Absolute path of an executable on PATH (plus the sbin directories), or null. */

@@ -2,7 +2,8 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { distTag, kernelVersion, releasePackageName } from "./release.js";
+import { typePackageNames } from "./image-types.js";
+import { distTag, kernelEvr, releasePackageName } from "./release.js";
 import type { NormalizedSpec } from "./spec.js";
 
 export const PACKAGE_LIST_DIR = fileURLToPath(new URL("../test/data/packages/", import.meta.url));
@@ -104,7 +105,8 @@ export function plannedPackages(spec: NormalizedSpec): PlannedPackage[] {
   const releaseNames = new Set(["almalinux-release", "almalinux-kitten-release"]);
   const seen = new Set<string>();
   const out: PlannedPackage[] = [];
-  for (const raw of baseNames(spec)) {
+  const names = Array.isArray(spec.packages) ? spec.packages : typePackageNames(baseNames(spec), spec);
+  for (const raw of names) {
     const name = forArch(raw, spec.arch);
     if (name === null || name === "gpg-pubkey" || releaseNames.has(name) || seen.has(name)) continue;
     seen.add(name);
@@ -117,11 +119,7 @@ export function plannedPackages(spec: NormalizedSpec): PlannedPackage[] {
 const KERNEL_PACKAGE = /^kernel(-64k)?(-core|-modules|-modules-core|-modules-extra|-tools|-tools-libs)?$/;
 
 function plan(name: string, spec: NormalizedSpec): PlannedPackage {
-  if (KERNEL_PACKAGE.test(name)) {
-    const vr = kernelVersion(spec.el, spec.arch).replace(/\.[^.]+$/, "");
-    const cut = vr.indexOf("-");
-    return { name, epoch: null, version: vr.slice(0, cut), release: vr.slice(cut + 1), noarch: false };
-  }
+  if (KERNEL_PACKAGE.test(name)) return { name, epoch: null, ...kernelEvr(spec.el), noarch: false };
   const h = createHash("sha256").update(name).digest();
   const epoch = EPOCHS.find(([re]) => re.test(name))?.[1] ?? null;
   const version = `${h[0]! % 12}.${h[1]! % 30}.${h[2]! % 10}`;

@@ -108,10 +108,22 @@ export function systemReleaseCpe(el: ElVersion): string {
   return `cpe:/o:almalinux:almalinux:${majorOf(el)}::baseos\n`;
 }
 
-/** A kernel version string of the right era for the major version. */
-export function kernelVersion(el: ElVersion, arch: string): string {
-  const base = { "8": "4.18.0-553.el8_10", "9": "5.14.0-570.12.1.el9_6", "10": "6.12.0-55.9.1.el10_0" }[
-    majorOf(el) as "8" | "9" | "10"
-  ];
-  return `${base}.${arch}`;
+/** The kernel packages' VERSION and RELEASE, of the right era for the major version. */
+export function kernelEvr(el: ElVersion): { version: string; release: string } {
+  return {
+    "8": { version: "4.18.0", release: "553.el8_10" },
+    "9": { version: "5.14.0", release: "570.12.1.el9_6" },
+    "10": { version: "6.12.0", release: "55.9.1.el10_0" },
+  }[majorOf(el) as "8" | "9" | "10"];
+}
+
+/** The kernel release (`uname -r`): VERSION-RELEASE.ARCH, `+64k` for the 64 KiB-page kernel. */
+export function kernelVersion(el: ElVersion, arch: string, kernel: "standard" | "64k" = "standard"): string {
+  const { version, release } = kernelEvr(el);
+  return `${version}-${release}.${arch}${kernel === "64k" ? "+64k" : ""}`;
+}
+
+/** kernel, kernel-core, kernel-64k-modules, …: the packages built from the kernel's source. */
+export function isKernelPackage(name: string): boolean {
+  return /^kernel(-64k)?(-core|-modules|-modules-core|-modules-extra)?$/.test(name);
 }

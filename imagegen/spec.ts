@@ -4,6 +4,8 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { UsageError } from "../src/errors.js";
+import { DEFECTS, type Defect } from "./defects.js";
+import { IMAGE_TYPES, type ImageType } from "./image-types.js";
 
 export type ImageArch = "x86_64" | "aarch64" | "x86_64_v2";
 export type ElVersion = "8" | "9" | "10" | "10-kitten";
@@ -41,6 +43,17 @@ export interface ImageSpec {
   releasePackageArch?: string;
   /** Extra files (absolute paths inside the root filesystem), written last, replacing what is there. */
   extraFiles?: Record<string, string | Buffer>;
+  /**
+   * The AlmaLinux image type whose content the image has (the type's packages, enabled units, kernel
+   * arguments; see image-types.ts). Default gencloud, gencloud_ext4 for an ext4 root.
+   */
+  imageType?: ImageType;
+  /** `64k`: the aarch64 64 KiB-page kernel (kernel-64k-* packages, a `+64k` kernel release). */
+  kernel?: "standard" | "64k";
+  /** Packages left out of the small or realistic list (e.g. tar, for a required-packages defect). */
+  removePackages?: string[];
+  /** Defects built into an otherwise clean image, one per acceptance-policy check (see defects.ts). */
+  defects?: Defect[];
 }
 
 /** A spec with every default filled in: what the cache key and the build use. */
@@ -59,6 +72,10 @@ export interface NormalizedSpec {
   osRelease?: Record<string, string> | null;
   releasePackageArch: string;
   extraFiles: Record<string, string | Buffer>;
+  imageType: ImageType;
+  kernel: "standard" | "64k";
+  removePackages: string[];
+  defects: Defect[];
 }
 
 export interface BuiltPartition {
@@ -99,6 +116,8 @@ export interface BuiltImage {
     releasePackage: string;
     rpmdbPath: RpmdbPath;
     rpmdbBackend: "sqlite" | "bdb";
+    /** The installed kernel's release (uname -r): /boot/vmlinuz-KERNEL, /lib/modules/KERNEL. */
+    kernel: string;
   };
   /** Hash of the builder's source that made it (entries from other sources are pruned). */
   builderSource: string;
@@ -108,7 +127,7 @@ export interface BuiltImage {
 }
 
 /** Bump when the builder's output changes, so cached images are rebuilt. */
-export const BUILDER_VERSION = 1;
+export const BUILDER_VERSION = 2;
 
 const RELEASE_RE = /^\d+(\.\d+)?$/;
 const SIZE_RE = /^(\d+)([KMGT]?)(i?B)?$/i;
@@ -156,6 +175,26 @@ export function normalizeSpec(spec: ImageSpec): NormalizedSpec {
     throw new UsageError(`imagegen: invalid releasePackageArch "${releasePackageArch}" (valid: e.g. x86_64)`);
   const extraFiles = spec.extraFiles ?? {};
   for (const p of Object.keys(extraFiles)) checkImagePath(p);
+  const imageType = spec.imageType ?? (spec.rootfs === "ext4" ? "gencloud_ext4" : "gencloud");
+  if (!IMAGE_TYPES.includes(imageType))
+    throw new UsageError(`imagegen: invalid imageType "${imageType}" (valid: ${IMAGE_TYPES.join(", ")})`);
+  const kernel = spec.kernel ?? "standard";
+  if (kernel !== "standard" && kernel !== "64k")
+    throw new UsageError(`imagegen: invalid kernel "${kernel}" (valid: standard, 64k)`);
+  if (kernel === "64k" && spec.arch !== "aarch64")
+    throw new UsageError(
+      "imagegen: the 64k kernel exists only on aarch64 (valid: kernel 64k with arch aarch64)",
+    );
+  const removePackages = [...new Set(spec.removePackages ?? [])].sort();
+  for (const n of removePackages)
+    if (!PKG_NAME_RE.test(n))
+      throw new UsageError(
+        `imagegen: invalid package name "${n}" in removePackages (valid: letters, digits, . _ + -)`,
+      );
+  const defects = [...new Set(spec.defects ?? [])].sort();
+  for (const d of defects)
+    if (!(d in DEFECTS))
+      throw new UsageError(`imagegen: invalid defect "${d}" (valid: ${Object.keys(DEFECTS).join(", ")})`);
   const out: NormalizedSpec = {
     arch: spec.arch,
     el: spec.el,
@@ -169,6 +208,10 @@ export function normalizeSpec(spec: ImageSpec): NormalizedSpec {
     rpmdbPath,
     releasePackageArch,
     extraFiles,
+    imageType,
+    kernel,
+    removePackages,
+    defects,
   };
   if (spec.releaseFile !== undefined) out.releaseFile = spec.releaseFile;
   if (spec.osRelease !== undefined) out.osRelease = spec.osRelease;

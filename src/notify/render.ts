@@ -47,6 +47,20 @@ function escapeHtml(s: string): string {
   return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
 }
 
+const MARK: Record<string, string> = { fail: "FAIL ❌", warn: "WARN ⚠️", skip: "SKIP" };
+/** Longest check message shown in a message (the manifest keeps the whole one). */
+const MAX_CHECK_MESSAGE = 300;
+
+/** One line per check of the verdict that did not pass: `FAIL ❌ `sshd`: PermitRootLogin is yes (...)`. */
+export function notPassedChecks(manifest: LegManifest): string[] {
+  return (manifest.verdict?.checks ?? [])
+    .filter((c) => c.status !== "pass")
+    .map((c) => {
+      const text = c.message.length > MAX_CHECK_MESSAGE ? `${c.message.slice(0, MAX_CHECK_MESSAGE)}…` : c.message;
+      return `${MARK[c.status]} \`${c.name}\`: ${text.replace(/\s+/g, " ")}`;
+    });
+}
+
 /** The job summary, in the seed's order: image, checksum, package list (then our SBOM); the test line. */
 export function renderJobSummary(manifest: LegManifest, options: RenderOptions): string {
   const lines = [headline(manifest)];
@@ -59,6 +73,8 @@ export function renderJobSummary(manifest: LegManifest, options: RenderOptions):
     for (const l of present) lines.push(`<a href="${escapeHtml(l.url)}">${escapeHtml(l.name)}</a>`);
   }
   lines.push(testStatusLine(manifest.tests));
+  const checks = notPassedChecks(manifest);
+  if (checks.length > 0) lines.push("", "Checks not passed:", ...checks.map((c) => `- ${escapeHtml(c)}`));
   let text = `${lines.join("\n")}\n`;
   if (options.previous) text += `\n${renderPreviousBuild(options.previous)}`;
   if (options.packageDiff) text += `${options.previous ? "" : "\n"}${renderPackageDiff(options.packageDiff)}`;
@@ -79,6 +95,7 @@ export function renderMattermostText(manifest: LegManifest, options: MattermostR
   item("Packages list", links.packages);
   item("SBOM (CycloneDX)", links.sbom);
   lines.push(`- ${testStatusLine(manifest.tests)}`);
+  for (const c of notPassedChecks(manifest)) lines.push(`  - ${c}`);
   let text = lines.join("\n");
   if (options.previous) text += `\n\n${renderPreviousBuild(options.previous).trimEnd()}`;
   if (options.packageDiff) {

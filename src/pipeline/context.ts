@@ -38,6 +38,12 @@ export interface RunLegOptions {
   readonly sbom?: boolean | undefined;
   /** The test step (the boot test): on unless `enabled: false` (`--no-boot-test`). */
   readonly bootTest?: BootTestStepOptions | undefined;
+  /** A policy file adding to or overriding the leg's built-in acceptance policy (verify step). */
+  readonly policyFile?: string | undefined;
+  /** Accepted failures of the acceptance policy (verify step). */
+  readonly waiversFile?: string | undefined;
+  /** Also run file-integrity (every packaged file's size and digest) in the verify step. */
+  readonly deep?: boolean | undefined;
   readonly env?: NodeJS.ProcessEnv | undefined;
   /**
    * Aborted when the run must stop (the CLI aborts it on SIGINT, SIGTERM or SIGHUP with an

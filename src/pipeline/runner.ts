@@ -16,6 +16,7 @@ import { type LegManifest, STEP_NAMES, type StepName, type StepRecord } from "..
 import { validateWebhookUrl } from "../notify/mattermost.js";
 import { acquireLock } from "../process/lock.js";
 import { FileStore } from "../publish/file-store.js";
+import { setupPolicy } from "../policy/setup.js";
 import { openStore } from "../publish/open-store.js";
 import { releaseKeysFromEnv } from "../release/keys.js";
 import { requireRelease, resolveLeg } from "../resolve/resolve.js";
@@ -280,6 +281,10 @@ async function validateOptions(options: RunLegOptions, env: NodeJS.ProcessEnv): 
   }
   if (options.timestamp !== undefined) parseTimeStamp(options.timestamp);
   if (options.buildTimeoutMs !== undefined) checkTimerMs(options.buildTimeoutMs, "the build timeout");
+  if (options.policyFile !== undefined || options.waiversFile !== undefined) {
+    // A bad policy or waiver file stops the leg now, not after the build.
+    await setupPolicy({ leg: options, policyFile: options.policyFile, waiversFile: options.waiversFile });
+  }
   const templates = await stat(options.templatesDir).catch(() => undefined);
   if (!templates) throw new UsageError(`templates directory ${options.templatesDir} does not exist`);
   if (!templates.isDirectory()) {

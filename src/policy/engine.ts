@@ -82,8 +82,8 @@ function listed(findings: readonly Finding[]): string {
 }
 
 function subjects(findings: readonly Finding[]): string | undefined {
-  const names = findings.map((f) => f.subject);
-  if (names.length === 0 || names.some((n) => n === undefined)) return undefined;
+  if (findings.length === 0 || findings.some((f) => f.subject === undefined)) return undefined;
+  const names = [...new Set(findings.map((f) => f.subject!))];
   const shown = names.slice(0, LISTED_SUBJECTS);
   const more = names.length - shown.length;
   return more > 0 ? `${shown.join(", ")} … and ${more} more` : shown.join(", ");
@@ -139,13 +139,14 @@ export function render(
     return {
       ...base,
       status: "warn",
-      found: subjects(findings) ?? ev.found ?? `${findings.length} waived`,
+      found: ev.found ?? subjects(findings) ?? `${findings.length} waived`,
       message: `waived: ${listed(findings)} — ${w.applied.map(waiverText).join("; ")}`,
     };
   }
   const waivedCount = findings.length - w.remaining.length;
   const waivedNote = waivedCount > 0 ? ` (${waivedCount} more waived)` : "";
-  const found = subjects(w.remaining) ?? ev.found;
+  // the check's own summary of what it found, else the subjects of the findings still failing
+  const found = ev.found ?? subjects(w.remaining);
   return {
     ...base,
     status: failed,

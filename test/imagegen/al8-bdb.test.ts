@@ -35,6 +35,7 @@ beforeAll(async () => {
     rootfs: "xfs",
     formats: ["qcow2-zlib"],
     packages: "realistic",
+    imageType: "oci",
   });
   tmp = tempDir("al8");
   root = join(tmp, "root.img");

@@ -165,9 +165,9 @@ describe("release files", () => {
 });
 
 describe("package plans", () => {
-  it("takes AlmaLinux 8's real list once per name, without gpg-pubkey or the release package", () => {
+  it("takes AlmaLinux 8's real (OCI) list once per name, without gpg-pubkey or the release package", () => {
     const names = plannedPackages(
-      normalizeSpec({ ...base, el: "8", release: "8.10", packages: "realistic" }),
+      normalizeSpec({ ...base, el: "8", release: "8.10", packages: "realistic", imageType: "oci" }),
     ).map((p) => p.name);
     const expected = uniqueNamesWithout(
       "AlmaLinux-8-OCI-8.10-20260225.x86_64.qcow2.txt",

@@ -18,6 +18,7 @@ export const SPECS = {
     rootfs: "xfs",
     formats: ["qcow2-zlib"],
     packages: "realistic",
+    imageType: "oci",
   },
   al10v2: { arch: "x86_64_v2", el: "10", release: "10.1", rootfs: "xfs", formats: ["qcow2-zstd"] },
   al9ext4: { arch: "x86_64", el: "9", release: "9.6", rootfs: "ext4", formats: ["raw"], diskSize: "4G" },

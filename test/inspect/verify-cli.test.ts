@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { BuiltImage } from "../../imagegen/index.js";
 import { verdictSchema } from "../../src/manifest/manifest.js";
+import { CHECKS } from "../../src/policy/checks/index.js";
 import { runCli } from "../helpers/cli.js";
 import { expectedListFile, image, removeDir, tempDir } from "./images.js";
 
@@ -39,6 +40,8 @@ describe("verify", () => {
       "PASS release-package",
       "PASS root-partition",
       "PASS os-release",
+      // the gencloud acceptance policy (--deep adds file-integrity)
+      ...CHECKS.filter((c) => !c.deep).map((c) => `PASS ${c.name}`),
       "PASS package-list",
     ]);
     expect(lines.at(-1)).toBe("verdict: PASSED");

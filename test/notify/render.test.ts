@@ -106,6 +106,39 @@ describe("one leg", () => {
     expect(renderJobSummary(m, { links: legLinks(m) })).not.toContain("cdx.json");
   });
 
+  it("lists every check that did not pass, under the test line, in both messages", async () => {
+    const m = await gencloud();
+    const failed: LegManifest = {
+      ...m,
+      tests: { offline: "failed" },
+      verdict: {
+        ...m.verdict!,
+        passed: false,
+        checks: [
+          { name: "rpmdb", status: "pass", message: "ok" },
+          { name: "sshd", status: "fail", found: "PermitRootLogin yes", message: "PermitRootLogin is yes <drop-in>" },
+          { name: "leftovers", status: "warn", message: "waived: /root/anaconda-ks.cfg exists" },
+          { name: "build-stamp", status: "skip", message: "no stamp\nfile" },
+        ],
+      },
+    };
+    const summary = renderJobSummary(failed, { links: legLinks(failed) }).split("\n");
+    expect(summary.slice(summary.indexOf("Checks not passed:"))).toEqual([
+      "Checks not passed:",
+      "- FAIL ❌ `sshd`: PermitRootLogin is yes &lt;drop-in&gt;",
+      "- WARN ⚠️ `leftovers`: waived: /root/anaconda-ks.cfg exists",
+      "- SKIP `build-stamp`: no stamp file",
+      "",
+    ]);
+    const text = renderMattermostText(failed, { links: legLinks(failed) }).split("\n");
+    expect(text.slice(text.indexOf("- Tests (offline) failed ❌"))).toEqual([
+      "- Tests (offline) failed ❌",
+      "  - FAIL ❌ `sshd`: PermitRootLogin is yes <drop-in>",
+      "  - WARN ⚠️ `leftovers`: waived: /root/anaconda-ks.cfg exists",
+      "  - SKIP `build-stamp`: no stamp file",
+    ]);
+  });
+
   it("labels GitHub artifact links [zipped], as the seed does", async () => {
     const m = await readLegManifest(`${DATA}opennebula-10-v2-artifacts.manifest.json`);
     const base = "https://github.com/AlmaLinux/cloud-images/actions/runs/1/artifacts";

@@ -578,6 +578,10 @@ describe("cloud-images run: bad input and a missing Packer", () => {
       ["--type", "gencloud", "--variant", "9", "--arch", "x86_64", "--templates", "/nonexistent"],
       /templates directory \/nonexistent does not exist/,
     ],
+    [
+      ["--type", "gencloud", "--variant", "9", "--arch", "x86_64", "--waivers", "/nonexistent.yaml"],
+      /\/nonexistent\.yaml: cannot read it \(ENOENT\)/,
+    ],
   ])("%j exits 2 with one line", async (args, message) => {
     const r = await runCli(["run", "--templates", demo, ...args], { env: { MATTERMOST_WEBHOOK_URL: "" } });
     expect(r.code).toBe(2);

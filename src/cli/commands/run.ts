@@ -42,6 +42,8 @@ interface RunOptions {
   bootTimeout?: string;
   boots?: string;
   accel?: "auto" | "kvm" | "tcg";
+  policy?: string;
+  waivers?: string;
   json?: boolean;
   github?: boolean;
 }
@@ -96,6 +98,8 @@ export function register(program: Command): void {
         "boot test accelerator; auto uses KVM when a probe guest runs under it",
       ).choices(["auto", "kvm", "tcg"]),
     )
+    .option("--policy <FILE>", "policy file adding to or overriding the leg's built-in acceptance policy (verify)")
+    .option("--waivers <FILE>", "accepted acceptance-policy failures, each with a reason and an expiry date (verify)")
     .option(
       "--json",
       'print the leg manifest as JSON (logs stay on stderr); with --dry-run {"dryRun","resolved","plan"}',
@@ -159,6 +163,8 @@ async function run(opts: RunOptions): Promise<number> {
       ...(opts.boots !== undefined ? { boots: wholeNumber("--boots", opts.boots) } : {}),
       ...(opts.accel !== undefined ? { accelerator: opts.accel } : {}),
     },
+    policyFile: opts.policy,
+    waiversFile: opts.waivers,
     log: (line) => {
       progress.clear();
       process.stderr.write(`${line}\n`);

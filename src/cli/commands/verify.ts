@@ -22,7 +22,6 @@ interface VerifyOptions {
   policy: string | boolean;
   waivers?: string;
   junit?: string;
-  deep?: boolean;
   json?: boolean;
 }
 
@@ -119,10 +118,6 @@ export function register(program: Command): void {
       "accepted failures: check, optional path or package, reason, expires (YYYY-MM-DD)",
     )
     .option("--junit <FILE>", "also write the verdict as JUnit XML (one testcase per check)")
-    .option(
-      "--deep",
-      "also run file-integrity: every packaged file's size and digest against the rpm database",
-    )
     .option("--json", "print the verdict as JSON")
     .addHelpText(
       "after",
@@ -137,8 +132,8 @@ export function register(program: Command): void {
     .action(
       action(async (image: string, opts: VerifyOptions) => {
         const expectations = expectationsFrom(opts);
-        if (opts.policy === false && (opts.waivers !== undefined || opts.deep)) {
-          throw new UsageError("--waivers and --deep need the policy (drop --no-policy)");
+        if (opts.policy === false && opts.waivers !== undefined) {
+          throw new UsageError("--waivers needs the policy (drop --no-policy)");
         }
         const policy =
           opts.policy === false
@@ -152,12 +147,9 @@ export function register(program: Command): void {
                 release: expectations.release,
                 policyFile: typeof opts.policy === "string" ? opts.policy : undefined,
                 waiversFile: opts.waivers,
-                deep: opts.deep,
               });
-        if (policy === null && (opts.waivers !== undefined || opts.deep)) {
-          throw new UsageError(
-            "--waivers and --deep need a policy: give --type/--variant/--arch or --policy FILE",
-          );
+        if (policy === null && opts.waivers !== undefined) {
+          throw new UsageError("--waivers needs a policy: give --type/--variant/--arch or --policy FILE");
         }
         const verdict = await verifyImage(image, expectations, {
           backend: opts.backend,

@@ -1,12 +1,13 @@
 /**
- * verify: the offline checks with the leg's expectations; writes NAME.txt (the package names) and,
- * unless disabled, NAME.cdx.json (CycloneDX SBOM). A failed verification is recorded, and lets the
- * report step run, but the leg fails and nothing is published.
+ * verify: the offline checks with the leg's expectations, then the leg's acceptance policy; writes
+ * NAME.txt (the package names) and, unless disabled, NAME.cdx.json (CycloneDX SBOM). A failed
+ * verification is recorded, and lets the report step run, but the leg fails and nothing is published.
  */
 import { basename } from "node:path";
 import { writeFileAtomic } from "../../files.js";
 import { buildSbom, sbomJson } from "../../inspect/sbom.js";
 import { verifyImage } from "../../inspect/verify.js";
+import { setupPolicy } from "../../policy/setup.js";
 import type { InstalledPackage } from "../../rpm/package.js";
 import type { Step } from "../context.js";
 import { sidecar } from "../files.js";
@@ -19,6 +20,13 @@ export const verify: Step = {
     const image = state.imagePath!;
     const resolved = state.resolved!;
     let packages: readonly InstalledPackage[] | undefined;
+    const policy = await setupPolicy({
+      leg: ctx.leg,
+      policyFile: ctx.options.policyFile,
+      waiversFile: ctx.options.waiversFile,
+      deep: ctx.options.deep,
+      onCheck: (name) => (name === "file-integrity" ? ctx.log("file-integrity: reading every packaged file") : undefined),
+    });
     const verdict = await verifyImage(
       image,
       {
@@ -29,7 +37,11 @@ export const verify: Step = {
         release: resolved.release,
         buildStamp: ctx.timeStamp,
       },
-      { packagesOut: sidecar.packages(image), onPackages: (p) => (packages = p) },
+      {
+        packagesOut: sidecar.packages(image),
+        onPackages: (p) => (packages = p),
+        ...(policy ? { extraChecks: policy.extraChecks } : {}),
+      },
     );
     state.verdict = verdict;
     ctx.manifest.verdict = verdict;
@@ -69,7 +81,7 @@ export const verify: Step = {
 
   describe() {
     return [
-      "check the release file, release package arch, root partition and os-release → IMAGE.txt, IMAGE.cdx.json",
+      "check the release file, release package arch, root partition, os-release and the type's acceptance policy → IMAGE.txt, IMAGE.cdx.json",
     ];
   },
 };
