@@ -56,7 +56,8 @@ export function notPassedChecks(manifest: LegManifest): string[] {
   return (manifest.verdict?.checks ?? [])
     .filter((c) => c.status !== "pass")
     .map((c) => {
-      const text = c.message.length > MAX_CHECK_MESSAGE ? `${c.message.slice(0, MAX_CHECK_MESSAGE)}…` : c.message;
+      const text =
+        c.message.length > MAX_CHECK_MESSAGE ? `${c.message.slice(0, MAX_CHECK_MESSAGE)}…` : c.message;
       return `${MARK[c.status]} \`${c.name}\`: ${text.replace(/\s+/g, " ")}`;
     });
 }

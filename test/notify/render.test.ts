@@ -116,7 +116,12 @@ describe("one leg", () => {
         passed: false,
         checks: [
           { name: "rpmdb", status: "pass", message: "ok" },
-          { name: "sshd", status: "fail", found: "PermitRootLogin yes", message: "PermitRootLogin is yes <drop-in>" },
+          {
+            name: "sshd",
+            status: "fail",
+            found: "PermitRootLogin yes",
+            message: "PermitRootLogin is yes <drop-in>",
+          },
           { name: "leftovers", status: "warn", message: "waived: /root/anaconda-ks.cfg exists" },
           { name: "build-stamp", status: "skip", message: "no stamp\nfile" },
         ],

@@ -25,7 +25,8 @@ export const verify: Step = {
       policyFile: ctx.options.policyFile,
       waiversFile: ctx.options.waiversFile,
       deep: ctx.options.deep,
-      onCheck: (name) => (name === "file-integrity" ? ctx.log("file-integrity: reading every packaged file") : undefined),
+      onCheck: (name) =>
+        name === "file-integrity" ? ctx.log("file-integrity: reading every packaged file") : undefined,
     });
     const verdict = await verifyImage(
       image,
