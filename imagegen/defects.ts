@@ -168,7 +168,7 @@ export type Defect = keyof typeof DEFECTS;
 
 /**
  * Leaves the filesystem as a crash does: XFS with a change in its log that was never written back
- * (`xfs_io -x -c shutdown` without flushing, then unmount: the log is dirty); ext4 with the
+ * (`xfs_io -x -c "shutdown -f"`, then unmount: the log is dirty); ext4 with the
  * needs_recovery flag set (debugfs), as a kernel leaves it while the journal holds transactions.
  */
 export async function leaveDirty(image: string, fs: "xfs" | "ext4"): Promise<void> {
@@ -176,7 +176,8 @@ export async function leaveDirty(image: string, fs: "xfs" | "ext4"): Promise<voi
     await withMounted(image, "xfs", async (dir) => {
       const now = new Date();
       utimesSync(join(dir, "etc"), now, now);
-      await run("xfs_io", ["-x", "-c", "shutdown", dir]);
+      // -f: the change reaches the log, which then ends without an unmount record
+      await run("xfs_io", ["-x", "-c", "shutdown -f", dir]);
     });
   } else {
     await run("debugfs", ["-w", "-R", "feature needs_recovery", image]);

@@ -323,6 +323,9 @@ export function stageSkeleton(root: string, spec: NormalizedSpec, ids: TreeIds):
   // units, with absolute symlinks (resolved against the image root by readers, never the host)
   systemd(root, spec);
   link(root, "usr/bin/python3", `python3.${major === "8" ? "6" : major === "9" ? "9" : "12"}`);
+  // the login shell (a package that ships /usr/bin/bash replaces it when rpm installs)
+  file(root, "usr/bin/bash", Buffer.concat([Buffer.from("\x7fELF"), pseudoRandom("bash", 4092)]), 0o755);
+  link(root, "usr/bin/sh", "bash");
 
   // a big /etc directory, a symlink chain and a long symlink (291 bytes: a block on ext4, still inline on
   // XFS; see protofile.ts for why XFS gets no remote symlinks)

@@ -10,6 +10,7 @@ export * from "./inspect/index.js";
 export * from "./manifest/index.js";
 export * from "./notify/index.js";
 export * from "./pipeline/index.js";
+export * from "./policy/index.js";
 export * from "./process/index.js";
 export * from "./publish/index.js";
 export * from "./release/index.js";

@@ -29,6 +29,7 @@ const BELOW_PIPELINE = [
   "process",
   "release",
   "boot",
+  "policy",
   "base",
 ];
 const MAY_IMPORT: Readonly<Record<string, readonly string[]>> = {
@@ -43,6 +44,7 @@ const MAY_IMPORT: Readonly<Record<string, readonly string[]>> = {
   publish: ["process", "base"],
   manifest: ["publish", "base"],
   ci: ["base"],
+  policy: ["inspect", "fs", "disk", "rpm", "catalog", "base"],
   notify: ["manifest", "inspect", "ci", "base"],
   release: ["catalog", "manifest", "publish", "inspect", "base"],
   workflows: ["catalog", "resolve", "base"],

@@ -13,6 +13,16 @@ export {
 } from "./checks.js";
 export { type ImageFacts, inspectImage, type PartitionSummary } from "./facts.js";
 export { type ListingEntry, listPath } from "./listing.js";
+export { type Fstab, type FstabEntry, fstabSource, parseFstab } from "./fstab.js";
+export {
+  FSTAB_FILE,
+  type ImageMount,
+  type ImageTree,
+  imageVolumes,
+  openImageTree,
+  type Volume,
+  volumesNamed,
+} from "./image-tree.js";
 export { observeMountedTree, observeWithNbd, requireNbdEnvironment } from "./nbd.js";
 export { parseOsRelease } from "./os-release.js";
 export {
@@ -58,6 +68,7 @@ export { packageFromPurl, packagesFromCycloneDx } from "./sbom-read.js";
 export { classifyLicense, isSpdxExpression, type LicenseClass } from "./spdx-license.js";
 export type { CheckResult, CheckStatus, Verdict } from "./verdict.js";
 export {
+  type ExtraChecks,
   expectationsForLeg,
   observeNative,
   type VerifyBackend,

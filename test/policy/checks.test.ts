@@ -7,10 +7,12 @@ import type { Volume } from "../../src/inspect/image-tree.js";
 import { defaultEntry, entryArgs, parseBlsEntry, parseGrubenv } from "../../src/policy/bootloader.js";
 import { evaluateShadow, isLocked } from "../../src/policy/checks/accounts.js";
 import { type BootFacts, evaluateBoot, evaluateKernelCmdline } from "../../src/policy/checks/boot.js";
+import { evaluateClean } from "../../src/policy/checks/filesystems-clean.js";
 import { evaluateFstab } from "../../src/policy/checks/fstab.js";
 import { evaluateRequiredPackages, type RequiredPackagesRule } from "../../src/policy/checks/packages.js";
 import { evaluatePathRules } from "../../src/policy/checks/paths.js";
 import { iniBool, parseIni } from "../../src/policy/checks/repos.js";
+import { contextType, evaluateSelinux } from "../../src/policy/checks/selinux.js";
 import { enabledBy, presetLines } from "../../src/policy/checks/services.js";
 import { matchesGlob } from "../../src/policy/glob.js";
 import { requiredPackages } from "../../src/policy/leg.js";
@@ -249,5 +251,50 @@ describe("path rules and accounts", () => {
       "tom has a password set",
     ]);
     expect(evaluateShadow(null, {}).status).toBe("fail");
+  });
+});
+
+describe("selinux and filesystems-clean", () => {
+  const rule = {
+    mode: "enforcing",
+    policyType: "targeted",
+    samples: [{ path: "/etc/shadow", type: "shadow_t" }, { path: "/usr/bin/bash" }],
+  };
+  const cfg = '# comment\nSELINUX=enforcing\nSELINUXTYPE="targeted"\n';
+
+  it("passes with the config and labelled samples; names a wrong mode, a missing or wrong label", () => {
+    const labels = new Map([
+      ["/etc/shadow", "system_u:object_r:shadow_t:s0"],
+      ["/usr/bin/bash", "system_u:object_r:shell_exec_t:s0"],
+    ]);
+    expect(evaluateSelinux({ config: cfg, labels }, rule).status).toBe("pass");
+    const bad = new Map<string, string | null | undefined>([
+      ["/etc/shadow", "system_u:object_r:etc_t:s0"],
+      ["/usr/bin/bash", null],
+    ]);
+    const ev = evaluateSelinux({ config: "SELINUX=disabled\nSELINUXTYPE=targeted\n", labels: bad }, rule);
+    expect(ev.findings!.map((f) => f.message)).toEqual([
+      "/etc/selinux/config says SELINUX=disabled, not enforcing",
+      "/etc/shadow is labelled system_u:object_r:etc_t:s0, expected type shadow_t",
+      "/usr/bin/bash has no SELinux label (the image was never relabelled)",
+    ]);
+    expect(evaluateSelinux({ config: null, labels }, rule).findings![0]!.message).toMatch(/is missing/);
+    expect(contextType("garbage")).toBeUndefined();
+  });
+
+  it("names an unclean filesystem and the qcow2 corrupt bit; unreadable ones are noted, not failed", () => {
+    const facts = {
+      filesystems: [
+        { where: "partition 4 (/, xfs)", clean: false, detail: "log dirty" },
+        { where: "partition 2 (/boot/efi, vfat)", clean: null, detail: "not readable" },
+      ],
+      qcow2Corrupt: true,
+    };
+    expect(evaluateClean(facts).findings!.map((f) => f.subject)).toEqual(["qcow2", "partition 4 (/, xfs)"]);
+    const ok = evaluateClean({ filesystems: [facts.filesystems[1]!], qcow2Corrupt: false });
+    expect(ok).toMatchObject({
+      status: "pass",
+      message: "0 filesystems cleanly unmounted (not read: partition 2 (/boot/efi, vfat): not readable)",
+    });
   });
 });

@@ -3,11 +3,13 @@ import type { PolicyCheck } from "../check.js";
 import { CHECK_NAMES } from "../types.js";
 import { machineId, passwords } from "./accounts.js";
 import { boot, kernelCmdline } from "./boot.js";
+import { filesystemsClean } from "./filesystems-clean.js";
 import { fstab } from "./fstab.js";
 import { kernel, packageArch, requiredPackages } from "./packages.js";
 import { leftovers, networkConfig, sshHostKeys, userFiles } from "./paths.js";
 import { reposCheck } from "./repos.js";
 import { rootFilesystem } from "./root-filesystem.js";
+import { selinux } from "./selinux.js";
 import { services } from "./services.js";
 import { sshd } from "./sshd.js";
 
@@ -27,7 +29,9 @@ const ALL: readonly PolicyCheck[] = [
   fstab,
   boot,
   kernelCmdline,
+  selinux,
   reposCheck,
+  filesystemsClean,
 ];
 
 export const CHECKS: readonly PolicyCheck[] = CHECK_NAMES.flatMap((n) => ALL.filter((c) => c.name === n));
