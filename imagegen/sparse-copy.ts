@@ -35,6 +35,12 @@ export async function dataSegments(file: string): Promise<Segment[]> {
   const { size } = await stat(file);
   if (size === 0) return [];
   const { stdout } = await run("xfs_io", ["-r", "-c", "seek -a -r 0", file]);
+  // an empty map would copy nothing, silently: refuse output without xfs_io's header
+  if (!/^Whence\s+Result/m.test(stdout)) {
+    throw new EnvironmentError(
+      `imagegen: xfs_io gave no seek map for ${file} (output: ${JSON.stringify(stdout.slice(0, 80))})`,
+    );
+  }
   return parseSeekMap(stdout, size);
 }
 
