@@ -174,12 +174,20 @@ function specGroups(spec: NormalizedSpec): SpecGroup[] {
   const rest = [...others];
   if (spec.releasePackageArch === spec.arch) rest.unshift(release);
   else groups.push({ target: spec.releasePackageArch, packages: [release] });
-  for (let i = 0; i < rest.length; i += GROUP_SIZE) {
-    const pkgs = rest.slice(i, i + GROUP_SIZE);
+  // packages of another arch (a package-arch defect) get a spec of their own per target
+  const foreign = new Map<string, SpecPackage[]>();
+  for (const p of rest.filter((x) => spec.packageArches[x.name] !== undefined)) {
+    const target = spec.packageArches[p.name]!;
+    foreign.set(target, [...(foreign.get(target) ?? []), { ...p, noarch: false }]);
+  }
+  const native = rest.filter((x) => spec.packageArches[x.name] === undefined);
+  for (let i = 0; i < native.length; i += GROUP_SIZE) {
+    const pkgs = native.slice(i, i + GROUP_SIZE);
     const main = pkgs.findIndex((p) => !p.noarch);
     if (main > 0) pkgs.unshift(...pkgs.splice(main, 1));
     groups.push({ target: spec.arch, packages: pkgs });
   }
+  for (const [target, packages] of foreign) groups.push({ target, packages });
   return groups;
 }
 

@@ -52,6 +52,8 @@ export interface ImageSpec {
   kernel?: "standard" | "64k";
   /** Packages left out of the small or realistic list (e.g. tar, for a required-packages defect). */
   removePackages?: string[];
+  /** Packages built for another arch than the image's (e.g. glibc: i686, a package-arch defect). */
+  packageArches?: Record<string, string>;
   /** Defects built into an otherwise clean image, one per acceptance-policy check (see defects.ts). */
   defects?: Defect[];
 }
@@ -75,6 +77,7 @@ export interface NormalizedSpec {
   imageType: ImageType;
   kernel: "standard" | "64k";
   removePackages: string[];
+  packageArches: Record<string, string>;
   defects: Defect[];
 }
 
@@ -191,6 +194,10 @@ export function normalizeSpec(spec: ImageSpec): NormalizedSpec {
       throw new UsageError(
         `imagegen: invalid package name "${n}" in removePackages (valid: letters, digits, . _ + -)`,
       );
+  const packageArches = { ...(spec.packageArches ?? {}) };
+  for (const [n, a] of Object.entries(packageArches))
+    if (!PKG_NAME_RE.test(n) || !ARCH_RE.test(a))
+      throw new UsageError(`imagegen: invalid packageArches entry "${n}": "${a}" (valid: a package name and an arch)`);
   const defects = [...new Set(spec.defects ?? [])].sort();
   for (const d of defects)
     if (!(d in DEFECTS))
@@ -211,6 +218,7 @@ export function normalizeSpec(spec: ImageSpec): NormalizedSpec {
     imageType,
     kernel,
     removePackages,
+    packageArches,
     defects,
   };
   if (spec.releaseFile !== undefined) out.releaseFile = spec.releaseFile;

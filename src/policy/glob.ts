@@ -43,6 +43,16 @@ export function matchesGlob(name: string, glob: string): boolean {
   return componentRegExp(glob).test(name);
 }
 
+/** A whole-path pattern: `*`, `?` and `[...]` within a component, `**` across components. */
+export function pathRegExp(pattern: string): RegExp {
+  const parts = pattern.split("/").map((p) => (p === "**" ? ".*" : componentRegExp(p).source.slice(1, -1)));
+  return new RegExp(`^${parts.join("/")}$`, "s");
+}
+
+export function matchesPath(path: string, pattern: string): boolean {
+  return pathRegExp(pattern).test(path);
+}
+
 /** Every path in the tree that `pattern` (absolute) matches, sorted, as lstat sees each. */
 export async function expandGlob(tree: MountedTree, pattern: string): Promise<GlobMatch[]> {
   const parts = pattern.split("/").filter((p) => p !== "" && p !== ".");

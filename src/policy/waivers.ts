@@ -3,7 +3,7 @@
  * reason and a last day. A waived failure becomes a warning; after its last day a waiver no longer
  * applies, and the check's message says that it expired.
  */
-import { componentRegExp } from "./glob.js";
+import { matchesPath } from "./glob.js";
 import type { CheckName, Finding, Waiver } from "./types.js";
 
 /** Today's date in UTC as YYYY-MM-DD. */
@@ -21,13 +21,7 @@ export function waiverCovers(waiver: Waiver, finding: Finding | undefined): bool
   const subject = finding?.subject;
   if (subject === undefined) return false;
   if (waiver.package !== undefined) return subject === waiver.package;
-  return pathRegExp(waiver.path!).test(subject);
-}
-
-/** A path pattern: `*` and `?` within a component, `**` across components. */
-function pathRegExp(pattern: string): RegExp {
-  const parts = pattern.split("/").map((p) => (p === "**" ? ".*" : componentRegExp(p).source.slice(1, -1)));
-  return new RegExp(`^${parts.join("/")}$`, "s");
+  return matchesPath(subject, waiver.path!);
 }
 
 export interface WaiverOutcome {

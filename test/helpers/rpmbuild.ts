@@ -42,6 +42,12 @@ export interface RpmPackageSpec {
   changelogEntries?: number;
   /** Size of /usr/share/<name>/random.bin, random bytes (a large, incompressible payload). */
   randomFileBytes?: number;
+  /** %files attributes of some of `files` (or of `ghosts`), e.g. "%config(noreplace)", "%verify(not md5 size mtime)". */
+  attrs?: Record<string, string>;
+  /** Symlinks to ship: absolute path → target. */
+  symlinks?: Record<string, string>;
+  /** %ghost files: listed, not shipped. */
+  ghosts?: string[];
 }
 
 export interface RpmBuildRecipe {
@@ -56,6 +62,11 @@ const SAFE = /^[A-Za-z0-9._+~^-]+$/;
 
 function check(value: string, what: string): string {
   if (!SAFE.test(value)) throw new Error(`rpmbuild helper: unsafe ${what} "${value}"`);
+  return value;
+}
+
+function checkPath(value: string): string {
+  if (!/^[A-Za-z0-9._+~^/-]+$/.test(value)) throw new Error(`rpmbuild helper: unsafe path "${value}"`);
   return value;
 }
 
@@ -102,6 +113,14 @@ export function specFor(recipe: RpmBuildRecipe): string {
     }
   }
   for (const p of recipe.packages) {
+    for (const [path, target] of Object.entries(p.symlinks ?? {})) {
+      out.push(
+        `mkdir -p "$(dirname "%{buildroot}${path}")"`,
+        `ln -s ${checkPath(target)} "%{buildroot}${path}"`,
+      );
+    }
+  }
+  for (const p of recipe.packages) {
     if (p.randomFileBytes) {
       out.push(`mkdir -p %{buildroot}/usr/share/${p.name}`);
       out.push(`head -c ${p.randomFileBytes} /dev/urandom > %{buildroot}/usr/share/${p.name}/random.bin`);
@@ -109,7 +128,11 @@ export function specFor(recipe: RpmBuildRecipe): string {
   }
   for (const [i, p] of recipe.packages.entries()) {
     const random = p.randomFileBytes ? [`/usr/share/${p.name}/random.bin`] : [];
-    out.push(i === 0 ? "%files" : `%files -n ${p.name}`, ...Object.keys(filesOf(p)), ...random);
+    const listed = [...Object.keys(filesOf(p)), ...Object.keys(p.symlinks ?? {})].map((f) =>
+      p.attrs?.[f] ? `${p.attrs[f]} ${f}` : f,
+    );
+    const ghosts = (p.ghosts ?? []).map((f) => `%ghost ${p.attrs?.[f] ?? ""} ${f}`.replace(/ +/g, " "));
+    out.push(i === 0 ? "%files" : `%files -n ${p.name}`, ...listed, ...ghosts, ...random);
   }
   const entries = main.changelogEntries ?? 0;
   if (entries > 0) {

@@ -18,6 +18,8 @@ interface Case {
   /** What the failing check's message must say. */
   readonly message: RegExp;
   readonly found?: RegExp;
+  /** Verify with --deep (file-integrity), the clean image too. */
+  readonly deep?: boolean;
 }
 
 const defect = (d: Defect): Partial<ImageSpec> => ({ defects: [d], formats: ["raw"] });
@@ -33,10 +35,17 @@ const CASES: readonly Case[] = [
   },
   {
     check: "required-packages",
-    cover: "gencloud9",
-    spec: { removePackages: ["tar"], formats: ["raw"] },
+    cover: "ext4_9",
+    spec: { removePackages: ["tar"] },
     message: /^tar is not installed: went missing when weak dependencies were turned off$/,
     found: /^tar$/,
+  },
+  {
+    check: "package-arch",
+    cover: "ext4_9",
+    spec: { packageArches: { glibc: "i686" } },
+    message: /^glibc-\S+\.i686 is built for i686$/,
+    found: /^glibc$/,
   },
   {
     check: "kernel",
@@ -143,30 +152,36 @@ const CASES: readonly Case[] = [
   },
 ];
 
-const clean = new Map<CoverName, CheckResult[]>();
+const clean = new Map<string, CheckResult[]>();
+const cleanKey = (c: Case) => `${c.cover}${c.deep ? " deep" : ""}`;
 const broken = new Map<Case, CheckResult[]>();
 
 beforeAll(async () => {
   for (const c of CASES) {
     const leg = c.leg ?? COVER[c.cover].leg;
-    if (!clean.has(c.cover))
-      clean.set(c.cover, (await verifyLeg(imagePath(await coverImage(c.cover)), COVER[c.cover].leg)).checks);
-    broken.set(c, (await verifyLeg(imagePath(await coverImage(c.cover, c.spec)), leg)).checks);
+    const deep = { deep: c.deep ?? false };
+    if (!clean.has(cleanKey(c))) {
+      clean.set(
+        cleanKey(c),
+        (await verifyLeg(imagePath(await coverImage(c.cover)), COVER[c.cover].leg, deep)).checks,
+      );
+    }
+    broken.set(c, (await verifyLeg(imagePath(await coverImage(c.cover, c.spec)), leg, deep)).checks);
   }
 });
 
 describe("each check fails on exactly its defect", () => {
   for (const c of CASES) {
-    it(`${c.check}: ${JSON.stringify(c.spec.defects?.[0] ?? c.spec.removePackages ?? c.spec.kernel ?? c.leg?.type)}`, () => {
+    it(`${c.check}: ${JSON.stringify(c.spec.defects?.[0] ?? c.spec.removePackages ?? c.spec.packageArches ?? c.spec.kernel ?? c.leg?.type)}`, () => {
       const checks = broken.get(c)!;
       const result = checks.find((x) => x.name === c.check)!;
       expect(result.status).toBe("fail");
       expect(result.message).toMatch(c.message);
       if (c.found) expect(result.found).toMatch(c.found);
       const others = statuses(checks.filter((x) => x.name !== c.check));
-      const before = statuses(clean.get(c.cover)!.filter((x) => x.name !== c.check));
+      const before = statuses(clean.get(cleanKey(c))!.filter((x) => x.name !== c.check));
       expect(others).toEqual(before);
-      expect(clean.get(c.cover)!.find((x) => x.name === c.check)?.status).toBe("pass");
+      expect(clean.get(cleanKey(c))!.find((x) => x.name === c.check)?.status).toBe("pass");
     });
   }
 });

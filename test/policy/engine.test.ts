@@ -1,5 +1,8 @@
 // The policy engine's pure parts: severity and waivers (expiry), layering (overrides, removals, when),
 // the built-in data files against the file format, JUnit.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { Verdict } from "../../src/inspect/verdict.js";
 import { BUILTIN_POLICIES, builtinDocument, policyFor } from "../../src/policy/builtin.js";
@@ -8,6 +11,7 @@ import { applicableRule, render, whenMatches } from "../../src/policy/engine.js"
 import { junitXml } from "../../src/policy/junit.js";
 import { requiredPackages } from "../../src/policy/leg.js";
 import { mergePolicies } from "../../src/policy/merge.js";
+import { loadPolicyFile, loadWaiversFile } from "../../src/policy/policy-file.js";
 import { CHECK_SCHEMAS, policyFileSchema } from "../../src/policy/schema.js";
 import { CHECK_NAMES, type Evaluation, type PolicyLeg, type Waiver } from "../../src/policy/types.js";
 import { applyWaivers, isExpired } from "../../src/policy/waivers.js";
@@ -207,6 +211,30 @@ describe("the built-in policies", () => {
       (p) => p.name === "a kernel",
     );
     expect(kernel?.anyOf).toEqual(["kernel-core", "kernel-64k-core"]);
+  });
+});
+
+describe("the README's examples", () => {
+  it("its policy file and waivers file load as they are written", async () => {
+    const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
+    const block = (heading: string) => {
+      const after = readme.slice(readme.indexOf(heading));
+      return /```yaml\n([\s\S]*?)```/.exec(after)![1]!;
+    };
+    const dir = mkdtempSync(join(tmpdir(), "policy-readme-"));
+    try {
+      writeFileSync(join(dir, "site.yaml"), block("#### Policy files"));
+      writeFileSync(join(dir, "waivers.yaml"), block("#### Waivers"));
+      const doc = await loadPolicyFile(join(dir, "site.yaml"));
+      expect(Object.keys(doc.checks)).toEqual(["required-packages", "kernel-cmdline", "leftovers"]);
+      const waivers = await loadWaiversFile(join(dir, "waivers.yaml"));
+      expect(waivers.map((w) => [w.check, w.path ?? w.package, w.expires])).toEqual([
+        ["leftovers", "/var/log/cloud-init.log", "2026-06-30"],
+        ["required-packages", "gdisk", "2026-03-31"],
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

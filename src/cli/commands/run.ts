@@ -44,6 +44,7 @@ interface RunOptions {
   accel?: "auto" | "kvm" | "tcg";
   policy?: string;
   waivers?: string;
+  deep?: boolean;
   json?: boolean;
   github?: boolean;
 }
@@ -103,6 +104,10 @@ export function register(program: Command): void {
     .option(
       "--json",
       'print the leg manifest as JSON (logs stay on stderr); with --dry-run {"dryRun","resolved","plan"}',
+    )
+    .option(
+      "--deep",
+      "verify also runs file-integrity: every packaged file's size and digest",
     )
     .option(
       "--github",
@@ -165,6 +170,7 @@ async function run(opts: RunOptions): Promise<number> {
     },
     policyFile: opts.policy,
     waiversFile: opts.waivers,
+    deep: opts.deep,
     log: (line) => {
       progress.clear();
       process.stderr.write(`${line}\n`);

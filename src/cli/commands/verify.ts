@@ -22,6 +22,7 @@ interface VerifyOptions {
   policy: string | boolean;
   waivers?: string;
   junit?: string;
+  deep?: boolean;
   json?: boolean;
 }
 
@@ -118,6 +119,10 @@ export function register(program: Command): void {
       "accepted failures: check, optional path or package, reason, expires (YYYY-MM-DD)",
     )
     .option("--junit <FILE>", "also write the verdict as JUnit XML (one testcase per check)")
+    .option(
+      "--deep",
+      "also run file-integrity: every packaged file's size and digest against the rpm database",
+    )
     .option("--json", "print the verdict as JSON")
     .addHelpText(
       "after",
@@ -127,13 +132,14 @@ export function register(program: Command): void {
         '  cloud-images verify AlmaLinux-9-GenericCloud-9.6-20260220.x86_64.qcow2 --release-string "AlmaLinux release 9.6" --arch x86_64\n' +
         "  cloud-images verify IMAGE.qcow2 --type gencloud --variant 10-v2 --arch x86_64 --release 10.1 --json\n" +
         "  cloud-images verify IMAGE.qcow2 --type azure --variant 9 --arch x86_64 --release 9.6 --waivers waivers.yaml --junit verify.xml\n" +
+        "  cloud-images verify IMAGE.qcow2 --type gencloud --variant 9 --arch x86_64 --release 9.6 --deep\n" +
         "\nExit codes: 0 every check passed (warnings allowed), 1 a check failed, 2 bad arguments or a bad policy or waiver file.",
     )
     .action(
       action(async (image: string, opts: VerifyOptions) => {
         const expectations = expectationsFrom(opts);
-        if (opts.policy === false && opts.waivers !== undefined) {
-          throw new UsageError("--waivers needs the policy (drop --no-policy)");
+        if (opts.policy === false && (opts.waivers !== undefined || opts.deep)) {
+          throw new UsageError("--waivers and --deep need the policy (drop --no-policy)");
         }
         const policy =
           opts.policy === false
@@ -147,9 +153,12 @@ export function register(program: Command): void {
                 release: expectations.release,
                 policyFile: typeof opts.policy === "string" ? opts.policy : undefined,
                 waiversFile: opts.waivers,
+                deep: opts.deep,
               });
-        if (policy === null && opts.waivers !== undefined) {
-          throw new UsageError("--waivers needs a policy: give --type/--variant/--arch or --policy FILE");
+        if (policy === null && (opts.waivers !== undefined || opts.deep)) {
+          throw new UsageError(
+            "--waivers and --deep need a policy: give --type/--variant/--arch or --policy FILE",
+          );
         }
         const verdict = await verifyImage(image, expectations, {
           backend: opts.backend,

@@ -3,6 +3,7 @@ import type { PolicyCheck } from "../check.js";
 import { CHECK_NAMES } from "../types.js";
 import { machineId, passwords } from "./accounts.js";
 import { boot, kernelCmdline } from "./boot.js";
+import { fileIntegrity } from "./file-integrity.js";
 import { filesystemsClean } from "./filesystems-clean.js";
 import { fstab } from "./fstab.js";
 import { kernel, packageArch, requiredPackages } from "./packages.js";
@@ -32,6 +33,7 @@ const ALL: readonly PolicyCheck[] = [
   selinux,
   reposCheck,
   filesystemsClean,
+  fileIntegrity,
 ];
 
 export const CHECKS: readonly PolicyCheck[] = CHECK_NAMES.flatMap((n) => ALL.filter((c) => c.name === n));
