@@ -50,7 +50,7 @@ import {
 import { linkRpmdb, stageSkeleton, type TreeIds, writeExtraFiles } from "./tree.js";
 
 export { cacheRoot } from "./cache.js";
-export { BENCHMARK_IMAGE } from "./presets.js";
+export { BENCHMARK_IMAGE, DEEP_BENCHMARK_IMAGE } from "./presets.js";
 export type { BuiltImage, BuiltPartition, ImageFormat, ImageSpec, NormalizedSpec } from "./spec.js";
 export { normalizeSpec } from "./spec.js";
 
@@ -224,7 +224,8 @@ async function makeStage(
       stageBootTree(boot, spec, ids);
       stageEspTree(esp, spec.arch, ids);
     });
-    if (spec.fillerMiB > 0) await step("filler", () => writeFiller(root, spec.fillerMiB));
+    if (spec.fillerMiB > 0 && !spec.fillerOwned)
+      await step("filler", () => writeFiller(root, spec.fillerMiB));
     const rpms = await step("rpmbuild", () => buildRpms(spec, work, root));
     await step("rpm-install", () => installRpms(spec, root, rpms, work));
     linkRpmdb(root, spec);

@@ -27,6 +27,8 @@ export interface PackageFile {
   attr?: "config" | "doc" | "license" | "ghost";
   /** %lang(xx). */
   lang?: string;
+  /** Already in the payload directory (written there in bulk, e.g. the filler): staging leaves it. */
+  staged?: boolean;
 }
 
 export interface PackageContent {

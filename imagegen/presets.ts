@@ -15,3 +15,13 @@ export const BENCHMARK_IMAGE: ImageSpec = {
   packages: "realistic",
   fillerMiB: 1500,
 };
+
+/**
+ * The --deep benchmark image (issue 11): the benchmark image with its 1500 MiB of data shipped by a
+ * package, so file-integrity has ~1.5 GiB of packaged bytes to hash. Raw only.
+ */
+export const DEEP_BENCHMARK_IMAGE: ImageSpec = {
+  ...BENCHMARK_IMAGE,
+  formats: ["raw"],
+  fillerOwned: true,
+};

@@ -18,9 +18,10 @@ import { dirname, join } from "node:path";
 import { EnvironmentError } from "../src/errors.js";
 import { convertToBdb } from "./bdb.js";
 import { run } from "./exec.js";
+import { writeFiller } from "./filler.js";
 import { type PlannedPackage, plannedPackages, releasePackage } from "./packages.js";
 import { between, type PackageFile, packageContent, pick, prose, seeded } from "./payload.js";
-import { osReleaseContent, releaseFileContent, systemReleaseCpe } from "./release.js";
+import { distTag, osReleaseContent, releaseFileContent, systemReleaseCpe } from "./release.js";
 import { publicKeyArmor, signingKey, signRpms } from "./rpmsign.js";
 import { type ChangelogEntry, licenseFor, type SpecPackage, specText } from "./rpmspec.js";
 import type { NormalizedSpec } from "./spec.js";
@@ -145,6 +146,7 @@ function stagePayload(packages: SpecPackage[], payload: string, tree: string, ta
     p.files = p.files.filter((f) => free(f.path));
     for (const f of p.files) {
       taken.add(f.path);
+      if (f.staged) continue;
       const at = join(payload, f.path);
       if (f.type === "dir") {
         mkdirSync(at, { recursive: true });
@@ -215,6 +217,37 @@ const TINY_MAGIC = [
 ].join("\n");
 
 /**
+ * The filler as a package's files (fillerOwned): the blobs are written straight into that package's
+ * payload directory, so rpm installs them and the rpm database records their digests.
+ */
+function fillerPackage(spec: NormalizedSpec, work: string, index: number): SpecPackage {
+  const payload = join(work, `payload-${index}`);
+  const blobs = writeFiller(payload, spec.fillerMiB);
+  const files: PackageFile[] = [
+    { path: "/usr/lib/filler", type: "dir", mode: 0o755, user: "root", group: "root" },
+  ];
+  for (let i = 0; i < blobs; i++) {
+    const path = `/usr/lib/filler/blob.${String(i).padStart(3, "0")}`;
+    files.push({ path, type: "file", mode: 0o644, user: "root", group: "root", staged: true });
+  }
+  return {
+    name: "imagegen-filler",
+    epoch: null,
+    version: "1.0",
+    release: `1.${distTag(spec.el)}`,
+    noarch: true,
+    summary: "Bulk data for big test images",
+    license: "MIT",
+    description: "Host files concatenated into blobs, so an image has real-looking data to read.",
+    files,
+    requires: [],
+    recommends: [],
+    provides: [],
+    scripts: {},
+  };
+}
+
+/**
  * Builds every package of the image and signs them (RSA, imagegen's key); returns the .rpm
  * files. `tree` is the staged root: paths it already holds are left out of the packages.
  */
@@ -227,6 +260,8 @@ export async function buildRpms(spec: NormalizedSpec, work: string, tree: string
   const taken = new Set<string>();
   const specs: string[] = [];
   const groups = specGroups(spec);
+  if (spec.fillerOwned && spec.fillerMiB > 0)
+    groups.push({ target: "noarch", packages: [fillerPackage(spec, work, groups.length)] });
   for (const [i, g] of groups.entries()) {
     const payload = join(work, `payload-${i}`);
     mkdirSync(payload, { recursive: true });

@@ -29,6 +29,8 @@ export interface ImageSpec {
   packages?: "small" | "realistic" | string[];
   /** Extra real-ish data (host files from /usr/lib, concatenated) under /usr/lib/filler, in MiB. */
   fillerMiB?: number;
+  /** The filler is shipped by a package (imagegen-filler), so the rpm database records its digests. */
+  fillerOwned?: boolean;
   /** Virtual disk size (sparse), e.g. "10G", "4096M". Default 10G. */
   diskSize?: string;
   /** almalinux: GPT in the AlmaLinux layout; bare: the disk is just the root filesystem. */
@@ -67,6 +69,7 @@ export interface NormalizedSpec {
   formats: ImageFormat[];
   packages: "small" | "realistic" | string[];
   fillerMiB: number;
+  fillerOwned: boolean;
   diskSize: string;
   layout: "almalinux" | "bare";
   rpmdbPath: RpmdbPath;
@@ -197,7 +200,9 @@ export function normalizeSpec(spec: ImageSpec): NormalizedSpec {
   const packageArches = { ...(spec.packageArches ?? {}) };
   for (const [n, a] of Object.entries(packageArches))
     if (!PKG_NAME_RE.test(n) || !ARCH_RE.test(a))
-      throw new UsageError(`imagegen: invalid packageArches entry "${n}": "${a}" (valid: a package name and an arch)`);
+      throw new UsageError(
+        `imagegen: invalid packageArches entry "${n}": "${a}" (valid: a package name and an arch)`,
+      );
   const defects = [...new Set(spec.defects ?? [])].sort();
   for (const d of defects)
     if (!(d in DEFECTS))
@@ -210,6 +215,7 @@ export function normalizeSpec(spec: ImageSpec): NormalizedSpec {
     formats: FORMATS.filter((f) => spec.formats.includes(f)),
     packages: Array.isArray(packages) ? [...packages] : packages,
     fillerMiB,
+    fillerOwned: spec.fillerOwned ?? false,
     diskSize,
     layout,
     rpmdbPath,
