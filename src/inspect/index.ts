@@ -12,7 +12,6 @@ export {
   type VerifyExpectations,
 } from "./checks.js";
 export { type ImageFacts, inspectImage, type PartitionSummary } from "./facts.js";
-export { type ListingEntry, listPath } from "./listing.js";
 export { type Fstab, type FstabEntry, fstabSource, parseFstab } from "./fstab.js";
 export {
   FSTAB_FILE,
@@ -23,6 +22,7 @@ export {
   type Volume,
   volumesNamed,
 } from "./image-tree.js";
+export { type ListingEntry, listPath } from "./listing.js";
 export { observeMountedTree, observeWithNbd, requireNbdEnvironment } from "./nbd.js";
 export { parseOsRelease } from "./os-release.js";
 export {

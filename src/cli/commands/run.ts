@@ -99,16 +99,19 @@ export function register(program: Command): void {
         "boot test accelerator; auto uses KVM when a probe guest runs under it",
       ).choices(["auto", "kvm", "tcg"]),
     )
-    .option("--policy <FILE>", "policy file adding to or overriding the leg's built-in acceptance policy (verify)")
-    .option("--waivers <FILE>", "accepted acceptance-policy failures, each with a reason and an expiry date (verify)")
+    .option(
+      "--policy <FILE>",
+      "policy file adding to or overriding the leg's built-in acceptance policy (verify)",
+    )
+    .option(
+      "--waivers <FILE>",
+      "accepted acceptance-policy failures, each with a reason and an expiry date (verify)",
+    )
     .option(
       "--json",
       'print the leg manifest as JSON (logs stay on stderr); with --dry-run {"dryRun","resolved","plan"}',
     )
-    .option(
-      "--deep",
-      "verify also runs file-integrity: every packaged file's size and digest",
-    )
+    .option("--deep", "verify also runs file-integrity: every packaged file's size and digest")
     .option(
       "--github",
       "append image, checksum, packages, manifest, sbom and tests to $GITHUB_OUTPUT, and IMAGE_FILE,\n" +

@@ -57,7 +57,7 @@ export const filesystemsClean = defineCheck<CheckRule, CleanFacts>({
         const fs =
           v.partition === view.image.rootVolume.partition
             ? view.opened.fs
-            : await view.opened.openPartition(v.partition!);
+            : await view.opened.filesystem(v.partition);
         const state = await fs.cleanState();
         filesystems.push({ where, clean: state.clean, detail: state.detail });
       } catch (e) {
