@@ -3,6 +3,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import type { Verdict } from "../../src/inspect/verdict.js";
 import { BUILTIN_POLICIES, builtinDocument, policyFor } from "../../src/policy/builtin.js";
@@ -229,12 +230,20 @@ describe("the README's examples", () => {
       expect(Object.keys(doc.checks)).toEqual(["required-packages", "kernel-cmdline", "leftovers"]);
       const waivers = await loadWaiversFile(join(dir, "waivers.yaml"));
       expect(waivers.map((w) => [w.check, w.path ?? w.package, w.expires])).toEqual([
-        ["leftovers", "/var/log/cloud-init.log", "2026-06-30"],
-        ["required-packages", "gdisk", "2026-03-31"],
+        ["leftovers", "/var/log/cloud-init.log", "2027-06-30"],
+        ["required-packages", "gdisk", "2027-03-31"],
       ]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it("examples/policy's site policy and waivers (used by a README example) load", async () => {
+    const at = (f: string) => fileURLToPath(new URL(`../../examples/policy/${f}`, import.meta.url));
+    const doc = await loadPolicyFile(at("site.yaml"));
+    expect(Object.keys(doc.checks)).toEqual(["required-packages", "kernel-cmdline", "leftovers"]);
+    const waivers = await loadWaiversFile(at("waivers.yaml"));
+    expect(waivers.map((w) => w.check)).toEqual(["leftovers", "required-packages"]);
   });
 });
 
