@@ -3,7 +3,7 @@
  * Oracles: coreutils sha256sum, Debian's rpm on the base image's database, the store's files.
  */
 import { execFileSync } from "node:child_process";
-import { generateKeyPairSync } from "node:crypto";
+import { createHash, generateKeyPairSync } from "node:crypto";
 import {
   cpSync,
   existsSync,
@@ -32,6 +32,7 @@ const PREFIX = `images/9/9.6/gencloud/${TS}`;
 const OUT = "output-almalinux-9-gencloud-x86_64";
 const IMAGE = `AlmaLinux-9-GenericCloud-9.6-20260220.x86_64.qcow2`;
 const LEG = ["--type", "gencloud", "--variant", "9", "--arch", "x86_64"];
+const sha256Of = (path: string) => createHash("sha256").update(readFileSync(path)).digest("hex");
 
 const skip =
   missingTools(["packer", "/usr/bin/qemu-system-x86_64", "rpm", "sha256sum"]) ??
@@ -132,7 +133,8 @@ describe.skipIf(skip !== null)("cloud-images run: the demo leg", () => {
     );
     expect(keys.sort()).toEqual([IMAGE, `${IMAGE}.cdx.json`, `${IMAGE}.sha256sum`, `${IMAGE}.txt`].sort());
     for (const name of keys) {
-      expect(readFileSync(join(store, PREFIX, name))).toEqual(readFileSync(join(dir, OUT, name)));
+      // by digest: toEqual walks a Buffer index by index, gigabytes of heap for the realistic demo image
+      expect(sha256Of(join(store, PREFIX, name))).toBe(sha256Of(join(dir, OUT, name)));
       expect(JSON.parse(readFileSync(join(store, PREFIX, `${name}.tags.json`), "utf8"))).toMatchObject({
         public: "yes",
       });
