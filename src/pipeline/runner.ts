@@ -14,9 +14,9 @@ import { CloudImagesError, InterruptedError, StepFailedError, UsageError } from 
 import { readInputFile, writeFileAtomic } from "../files.js";
 import { type LegManifest, STEP_NAMES, type StepName, type StepRecord } from "../manifest/manifest.js";
 import { validateWebhookUrl } from "../notify/mattermost.js";
-import { FileStore } from "../publish/file-store.js";
 import { setupPolicy } from "../policy/setup.js";
 import { acquireLock } from "../process/lock.js";
+import { FileStore } from "../publish/file-store.js";
 import { openStore } from "../publish/open-store.js";
 import { releaseKeysFromEnv } from "../release/keys.js";
 import { requireRelease, resolveLeg } from "../resolve/resolve.js";

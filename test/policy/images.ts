@@ -3,11 +3,12 @@
  * AlmaLinux 8, 9, 10 and Kitten, both root filesystems and rpm database formats, x86_64, x86_64_v2,
  * aarch64 and the 64k kernel; and the leg each one is verified as.
  */
-import { DEMO_BASE_SPEC } from "../../examples/demo/lib/base-image.js";
+
 import { type BuiltImage, buildImage, type ImageSpec } from "../../imagegen/index.js";
 import type { CheckResult, Verdict } from "../../src/inspect/verdict.js";
 import { expectationsForLeg, verifyImage } from "../../src/inspect/verify.js";
 import { setupPolicy } from "../../src/policy/setup.js";
+import { DEMO_BASE_SPEC } from "../fixtures/busybox-leg/lib/base-image.js";
 import { SPECS } from "../inspect/images.js";
 
 export interface Leg {
