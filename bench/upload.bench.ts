@@ -7,7 +7,7 @@
  */
 import { execFileSync } from "node:child_process";
 import { createCipheriv, randomBytes } from "node:crypto";
-import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from "node:fs";
+import { accessSync, closeSync, constants, mkdtempSync, openSync, rmSync, writeSync } from "node:fs";
 import type { Server as HttpServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -18,16 +18,35 @@ const SIZE = Number(process.env.BENCH_UPLOAD_MIB ?? 2048) * MiB;
 const PART_MIB = 32;
 const CONCURRENCY = 4;
 const CLI = new URL("../bin/cloud-images.js", import.meta.url).pathname;
-const AWS = "/usr/bin/aws";
+// The reference: Debian's awscli (apt install awscli), or any `aws` on PATH; BENCH_AWS names another.
+const AWS = process.env.BENCH_AWS ?? findOnPath("aws");
 
-const work = mkdtempSync(join(tmpdir(), "bench-upload-"));
-try {
-  await main();
-} finally {
-  rmSync(work, { recursive: true, force: true });
+const work = AWS ? mkdtempSync(join(tmpdir(), "bench-upload-")) : "";
+if (!AWS) {
+  console.log(
+    "upload bench skipped: no aws CLI on PATH (apt install awscli, or set BENCH_AWS); nothing to compare with",
+  );
+} else {
+  try {
+    await main(AWS);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
 }
 
-async function main(): Promise<void> {
+function findOnPath(name: string): string | undefined {
+  for (const dir of (process.env.PATH ?? "").split(":")) {
+    if (!dir) continue;
+    const candidate = join(dir, name);
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {}
+  }
+  return undefined;
+}
+
+async function main(AWS: string): Promise<void> {
   const file = join(work, `upload-${randomBytes(4).toString("hex")}.raw`);
   writeRandomFile(file, SIZE);
   const server = new S3rver({
