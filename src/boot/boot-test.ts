@@ -22,6 +22,8 @@ import {
   type BootExpectations,
   type BootRun,
   type ConsoleFinding,
+  type RequiredPackageGroup,
+  requiredPackageNames,
   runBootChecks,
   type SshOutcome,
 } from "./checks.js";
@@ -74,8 +76,8 @@ export interface BootTestOptions {
   readonly sshGraceSeconds?: number | undefined;
   /** The offline package names (verify's IMAGE.txt); default: read from the image. */
   readonly offlinePackages?: readonly string[] | undefined;
-  /** The packages `rpm -q` must find (the offline policy's required set for the leg). */
-  readonly requiredPackages?: readonly string[] | undefined;
+  /** The packages `rpm -q` must find, a name or a group any one of which will do (the offline policy's). */
+  readonly requiredPackages?: readonly (string | RequiredPackageGroup)[] | undefined;
   /** Default IMAGE.console.log (boot N > 1: IMAGE.console-N.log). */
   readonly consoleLog?: string | undefined;
   /** Default IMAGE.boot.json; null: not written. */
@@ -290,7 +292,9 @@ async function plan(image: string, options: BootTestOptions): Promise<Plan> {
     arch: resolved.almaArch,
     releasePackage: resolved.releasePackage,
     rootFilesystem: resolved.rootFilesystem,
-    requiredPackages: options.requiredPackages ?? [],
+    requiredPackages: (options.requiredPackages ?? []).map((r) =>
+      typeof r === "string" ? { name: r, anyOf: [r] } : r,
+    ),
     ...(offlinePackages ? { offlinePackages } : {}),
     baked: {
       ...(facts.machineId ? { machineId: facts.machineId } : {}),
@@ -729,7 +733,7 @@ async function loginAndAsk(p: Plan, s: BootSession, target: SshTarget): Promise<
   s.stageOne = await ask(
     stageOneScript({
       releasePackage: p.expectations.releasePackage,
-      requiredPackages: p.expectations.requiredPackages,
+      requiredPackages: requiredPackageNames(p.expectations.requiredPackages),
     }),
     Math.min(180_000, s.remainingMs()),
   );

@@ -62,6 +62,17 @@ export interface BootRun {
   readonly consoleLines: number;
 }
 
+/** A required package, or a group any one of which will do (the offline policy's `a kernel`). */
+export interface RequiredPackageGroup {
+  readonly name: string;
+  readonly anyOf: readonly string[];
+}
+
+/** Every package name a group list mentions, once, for one `rpm -q`. */
+export function requiredPackageNames(groups: readonly RequiredPackageGroup[]): string[] {
+  return [...new Set(groups.flatMap((g) => g.anyOf))];
+}
+
 export interface BootExpectations {
   /** ssh: log in and ask; console: only watch the console (Azure and OCI images want their clouds). */
   readonly mode: "ssh" | "console";
@@ -73,7 +84,7 @@ export interface BootExpectations {
   readonly arch: string;
   readonly releasePackage: string;
   readonly rootFilesystem: string;
-  readonly requiredPackages: readonly string[];
+  readonly requiredPackages: readonly RequiredPackageGroup[];
   /** The package names the offline reader found (verify's IMAGE.txt), when known. */
   readonly offlinePackages?: readonly string[];
   /** What the image itself carries (read offline before booting): a baked identity. */
@@ -302,22 +313,26 @@ export function checkReleaseArch(run: BootRun, exp: BootExpectations): CheckResu
 }
 
 export function checkRequiredPackages(run: BootRun, exp: BootExpectations): CheckResult {
-  const base = { name: "required-packages", expected: `${exp.requiredPackages.length} packages` };
-  if (exp.requiredPackages.length === 0) return skip(base, "no required packages for this leg");
+  const groups = exp.requiredPackages;
+  const base = { name: "required-packages", expected: `${groups.length} packages` };
+  if (groups.length === 0) return skip(base, "no required packages for this leg");
   const section = run.stageOne?.["required-packages"];
   if (!section) return skip(base, notAsked(run, "stageOne"));
-  const missing = section.output
-    .split("\n")
-    .map((l) => /^package (\S+) is not installed/.exec(l.trim())?.[1])
-    .filter((n): n is string => n !== undefined);
-  if (missing.length === 0 && section.status === 0)
-    return pass(
-      base,
-      `all ${exp.requiredPackages.length}`,
-      `rpm -q: all ${exp.requiredPackages.length} required packages installed`,
-    );
-  if (missing.length === 0) return fail(base, said(section), `rpm -q failed (exit ${section.status})`);
-  return fail(base, `missing: ${missing.join(" ")}`, `not installed: ${missing.join(", ")}`);
+  const missing = new Set(
+    section.output
+      .split("\n")
+      .map((l) => /^package (\S+) is not installed/.exec(l.trim())?.[1])
+      .filter((n): n is string => n !== undefined),
+  );
+  if (missing.size === 0 && section.status !== 0)
+    return fail(base, said(section), `rpm -q failed (exit ${section.status})`);
+  const unmet = groups.filter((g) => g.anyOf.every((n) => missing.has(n)));
+  if (unmet.length === 0)
+    return pass(base, `all ${groups.length}`, `rpm -q: all ${groups.length} required packages installed`);
+  const names = unmet.map((g) =>
+    g.anyOf.length === 1 ? g.anyOf[0]! : `${g.name} (${g.anyOf.join(" or ")})`,
+  );
+  return fail(base, `missing: ${names.join(", ")}`, `not installed: ${names.join(", ")}`);
 }
 
 /** The root partition must end where the grown disk ends (GPT keeps 33 sectors and alignment after it). */
