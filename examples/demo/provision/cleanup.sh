@@ -25,6 +25,10 @@ rm -f /etc/ssh/ssh_host_* /etc/hostname /etc/machine-info /var/lib/systemd/rando
   /var/lib/systemd/credential.secret
 : >/etc/resolv.conf
 
+# the build's keys: cloud-init gave root the build key (behind its "log in as almalinux" command); the
+# build user and its keys go with the shutdown command
+rm -f /root/.ssh/authorized_keys
+
 # network profiles naming this machine's hardware
 rm -f /etc/udev/rules.d/70-* /etc/NetworkManager/system-connections/*.nmconnection
 
