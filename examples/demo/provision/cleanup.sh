@@ -32,7 +32,8 @@ rm -f /root/.ssh/authorized_keys
 # network profiles naming this machine's hardware
 rm -f /etc/udev/rules.d/70-* /etc/NetworkManager/system-connections/*.nmconnection
 
-# logs: rotated ones removed, the rest emptied
+# logs: rotated ones removed, the rest emptied (tuned stopped first: it logs until it ends)
+systemctl stop tuned.service 2>/dev/null || true
 find /var/log -type f \( -name '*.gz' -o -name '*.[0-9]' -o -name '*.old' -o -name '*-[0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]' \) -delete
 find /var/log -type f -exec truncate -s 0 {} +
 
