@@ -48,7 +48,7 @@ const MAY_IMPORT: Readonly<Record<string, readonly string[]>> = {
   notify: ["manifest", "inspect", "ci", "base"],
   release: ["catalog", "manifest", "publish", "inspect", "base"],
   workflows: ["catalog", "resolve", "base"],
-  boot: ["catalog", "resolve", "disk", "fs", "rpm", "inspect", "process", "base"],
+  boot: ["catalog", "resolve", "disk", "fs", "rpm", "inspect", "policy", "process", "base"],
   pipeline: BELOW_PIPELINE,
   cli: [...BELOW_PIPELINE, "pipeline"],
 };

@@ -15,6 +15,7 @@ import { requireLeg } from "../catalog/validate.js";
 import { BootTestError, InterruptedError, UsageError } from "../errors.js";
 import { writeFileAtomic } from "../files.js";
 import type { CheckResult } from "../inspect/verdict.js";
+import { requiredPackages } from "../policy/leg.js";
 import { type Child, runChild, startChild } from "../process/children.js";
 import { requireRelease, resolveLeg } from "../resolve/resolve.js";
 import { type AcceleratorChoice, chooseAccelerator } from "./accel.js";
@@ -76,7 +77,10 @@ export interface BootTestOptions {
   readonly sshGraceSeconds?: number | undefined;
   /** The offline package names (verify's IMAGE.txt); default: read from the image. */
   readonly offlinePackages?: readonly string[] | undefined;
-  /** The packages `rpm -q` must find, a name or a group any one of which will do (the offline policy's). */
+  /**
+   * The packages `rpm -q` must find, each a name or a group any one of which will do; default: the leg's
+   * offline policy's `required-packages` rule (src/policy requiredPackages()).
+   */
   readonly requiredPackages?: readonly (string | RequiredPackageGroup)[] | undefined;
   /** Default IMAGE.console.log (boot N > 1: IMAGE.console-N.log). */
   readonly consoleLog?: string | undefined;
@@ -292,7 +296,8 @@ async function plan(image: string, options: BootTestOptions): Promise<Plan> {
     arch: resolved.almaArch,
     releasePackage: resolved.releasePackage,
     rootFilesystem: resolved.rootFilesystem,
-    requiredPackages: (options.requiredPackages ?? []).map((r) =>
+    // by default the offline policy's required-packages rule for the leg: the same data, checked live
+    requiredPackages: (options.requiredPackages ?? requiredPackages(leg)).map((r) =>
       typeof r === "string" ? { name: r, anyOf: [r] } : r,
     ),
     ...(offlinePackages ? { offlinePackages } : {}),

@@ -112,7 +112,11 @@ export function register(program: Command): void {
     .option("--qemu <PATH>", "QEMU binary (default qemu-system-ARCH)")
     .option("--keep-going", "run every check even once the outcome is certain")
     .option("--packages <FILE>", "offline package names (verify's IMAGE.txt; default: read from the image)")
-    .option("--require <PKGS>", "packages rpm -q must find (repeatable, comma or space separated)", collect)
+    .option(
+      "--require <PKGS>",
+      "packages rpm -q must find (repeatable, comma or space separated; default: the leg's offline policy's required-packages)",
+      collect,
+    )
     .option("--console-log <FILE>", "where the serial console goes (default IMAGE.console.log)")
     .option("--junit <FILE>", "write a JUnit XML report, one testcase per check")
     .option("--json", "print the result as JSON (progress stays on stderr)")

@@ -6,6 +6,8 @@
  */
 import { readFile } from "node:fs/promises";
 import { bootFiles, bootTest } from "../../boot/boot-test.js";
+import { requiredPackages } from "../../policy/leg.js";
+import { setupPolicy } from "../../policy/setup.js";
 import type { Step } from "../context.js";
 
 /** How many console lines a failed boot test prints (the README promises 50). */
@@ -21,6 +23,11 @@ async function readNames(path: string | undefined): Promise<string[] | undefined
   } catch {
     return undefined; // the boot test reads the image's database itself
   }
+}
+
+async function legRequiredPackages(ctx: Parameters<Step["run"]>[0]) {
+  const setup = await setupPolicy({ leg: ctx.leg, policyFile: ctx.options.policyFile });
+  return setup ? requiredPackages(ctx.leg, setup.policy) : [];
 }
 
 export const test: Step = {
@@ -42,7 +49,8 @@ export const test: Step = {
       arch: ctx.leg.arch,
       release: resolved.release,
       offlinePackages: await readNames(state.packagesPath),
-      ...(boot.requiredPackages ? { requiredPackages: boot.requiredPackages } : {}),
+      // the packages verify's policy requires (a --policy file included), checked live
+      requiredPackages: boot.requiredPackages ?? (await legRequiredPackages(ctx)),
       ...(boot.timeoutSeconds !== undefined ? { timeoutSeconds: boot.timeoutSeconds } : {}),
       ...(boot.boots !== undefined ? { boots: boot.boots } : {}),
       ...(boot.accelerator !== undefined ? { accelerator: boot.accelerator } : {}),
