@@ -4,6 +4,7 @@ import { openImageTree } from "../inspect/image-tree.js";
 import type { OpenedRoot } from "../inspect/root.js";
 import type { CheckResult } from "../inspect/verdict.js";
 import type { ExtraChecks } from "../inspect/verify.js";
+import { timedAsync } from "../phases.js";
 import { type RunPolicyOptions, runPolicy } from "./engine.js";
 import type { Policy, PolicyLeg } from "./types.js";
 import type { ImageView } from "./view.js";
@@ -28,5 +29,5 @@ export async function imageView(root: OpenedRoot, observations: Observations): P
 /** The policy's checks, in the form verifyImage runs them (`extraChecks`). */
 export function policyChecks(policy: Policy, leg: PolicyLeg, options: RunPolicyOptions = {}): ExtraChecks {
   return async (root, observations): Promise<CheckResult[]> =>
-    runPolicy(await imageView(root, observations), policy, leg, options);
+    runPolicy(await timedAsync("policy.view", () => imageView(root, observations)), policy, leg, options);
 }
