@@ -48,23 +48,27 @@ export const filesystemsClean = defineCheck<CheckRule, CleanFacts>({
     mountOf.set(view.image.rootVolume.partition, "/");
     for (const m of view.image.mounts)
       if (m.mounted) mountOf.set(m.volumes[0]!.partition, m.entry.mountPoint);
-    const filesystems: FilesystemState[] = [];
-    for (const v of view.image.volumes) {
-      if (!["xfs", "ext4", "ext3", "ext2", "vfat"].includes(v.filesystem)) continue;
-      const at = mountOf.get(v.partition);
-      const where = `${v.partition === null ? "the disk" : `partition ${v.partition}`} (${at ? `${at}, ` : ""}${v.filesystem})`;
-      try {
-        const fs =
-          v.partition === view.image.rootVolume.partition
-            ? view.opened.fs
-            : await view.opened.filesystem(v.partition);
-        const state = await fs.cleanState();
-        filesystems.push({ where, clean: state.clean, detail: state.detail });
-      } catch (e) {
-        if (!(e instanceof CloudImagesError)) throw e;
-        filesystems.push({ where, clean: null, detail: e.message });
-      }
-    }
+    const readable = view.image.volumes.filter((v) =>
+      ["xfs", "ext4", "ext3", "ext2", "vfat"].includes(v.filesystem),
+    );
+    // all at once: each is a few small reads (an XFS log search), and the waits overlap
+    const filesystems = await Promise.all(
+      readable.map(async (v): Promise<FilesystemState> => {
+        const at = mountOf.get(v.partition);
+        const where = `${v.partition === null ? "the disk" : `partition ${v.partition}`} (${at ? `${at}, ` : ""}${v.filesystem})`;
+        try {
+          const fs =
+            v.partition === view.image.rootVolume.partition
+              ? view.opened.fs
+              : await view.opened.filesystem(v.partition);
+          const state = await fs.cleanState();
+          return { where, clean: state.clean, detail: state.detail };
+        } catch (e) {
+          if (!(e instanceof CloudImagesError)) throw e;
+          return { where, clean: null, detail: e.message };
+        }
+      }),
+    );
     return { filesystems, qcow2Corrupt: view.qcow2 ? view.qcow2.corrupt : null };
   },
   evaluate: evaluateClean,
