@@ -36,7 +36,8 @@ export function generatedFiles(): GeneratedFile[] {
 
 /** Writes every generated file under `root`; returns the paths written (relative to root). */
 export async function writeGeneratedFiles(root: string): Promise<string[]> {
-  await requireDirectory(root, "--out");
+  // A missing root is made, as `mkdir -p` would; a file there is refused.
+  if (await stat(root).catch(() => undefined)) await requireDirectory(root, "--out");
   const files = generatedFiles();
   for (const file of files) {
     const target = join(root, file.path);
@@ -53,7 +54,7 @@ export async function writeGeneratedFiles(root: string): Promise<string[]> {
   return files.map((f) => f.path);
 }
 
-/** The repository root the files go under (or are compared with) must be an existing directory. */
+/** The repository root the files are compared with (or go under) must be a directory. */
 async function requireDirectory(root: string, flag: string): Promise<void> {
   const st = await stat(root).catch(() => undefined);
   if (!st) throw new UsageError(`${flag} ${root} does not exist (give the repository root)`);

@@ -80,6 +80,13 @@ describe("workflows generate", () => {
     expect((await runCli(["workflows", "check", "--dir", dir])).code).toBe(0);
   });
 
+  it("makes a missing --out folder, as mkdir -p would", async () => {
+    const dir = join(tempDir(), "not", "yet");
+    const r = await runCli(["workflows", "generate", "--out", dir]);
+    expect(r.code, r.stderr).toBe(0);
+    expect((await runCli(["workflows", "check", "--dir", dir])).code).toBe(0);
+  });
+
   it("starts every file with the generated-file header", () => {
     for (const path of ALL_PATHS) {
       expect(committedText(path).split("\n")[0]).toBe(
