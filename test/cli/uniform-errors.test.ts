@@ -50,6 +50,11 @@ describe("option-parser errors", () => {
       /argument 'yaml' is invalid\. Allowed choices are cyclonedx, spdx\. \(see: cloud-images sbom --help\)$/,
     ],
     [["run", "--type", "gencloud"], /required option '--variant <variant>' not specified/],
+    [[...DRY, "--boots", "1x"], /invalid --boots "1x" \(valid: a whole number\)$/],
+    [
+      ["boot-test", file, "--type", "gencloud", "--variant", "9", "--arch", "x86_64", "--cpus", "two"],
+      /invalid --cpus "two" \(valid: a whole number\)$/,
+    ],
   ])("%j: one line, exit 2", async (args, message) => refused(args, message));
 });
 

@@ -2,11 +2,10 @@ import { type Command, Option } from "commander";
 import { bootTest, parseDiskSize } from "../../boot/boot-test.js";
 import type { BootTestResult } from "../../boot/result.js";
 import { parseDuration } from "../../durations.js";
-import { UsageError } from "../../errors.js";
 import { checkOutputLocation, readInputFile } from "../../files.js";
 import type { CheckResult } from "../../inspect/verdict.js";
 import { interruptSignal } from "../interrupts.js";
-import { action, printJson, printLines, table } from "../util.js";
+import { action, printJson, printLines, table, wholeNumber } from "../util.js";
 
 interface BootTestCliOptions {
   type: string;
@@ -38,11 +37,6 @@ const MARK: Record<CheckResult["status"], string> = {
   warn: "WARN",
   skip: "SKIP",
 };
-
-function integer(name: string, text: string): number {
-  if (!/^\d+$/.test(text)) throw new UsageError(`invalid ${name} "${text}" (valid: a whole number)`);
-  return Number(text);
-}
 
 const collect = (value: string, previous: string[] | undefined) => [
   ...(previous ?? []),
@@ -159,9 +153,9 @@ export function register(program: Command): void {
             firmware: opts.firmware,
             firmwareCode: opts.firmwareCode,
             firmwareVars: opts.firmwareVars,
-            cpus: integer("--cpus", opts.cpus),
-            memoryMiB: integer("--memory", opts.memory),
-            boots: integer("--boots", opts.boots),
+            cpus: wholeNumber("--cpus", opts.cpus),
+            memoryMiB: wholeNumber("--memory", opts.memory),
+            boots: wholeNumber("--boots", opts.boots),
             user: opts.user,
             qemu: opts.qemu,
             keepGoing: opts.keepGoing,

@@ -14,7 +14,7 @@ import { DEFAULT_STORE_URL } from "../../publish/open-store.js";
 import { parseTagArgs } from "../../publish/validate.js";
 import { interruptSignal } from "../interrupts.js";
 import { ProgressLine } from "../progress.js";
-import { action, printJson, printLines } from "../util.js";
+import { action, printJson, printLines, wholeNumber } from "../util.js";
 
 interface RunOptions {
   type: string;
@@ -127,11 +127,6 @@ export function register(program: Command): void {
         "  cloud-images run --templates examples/demo --type gencloud --variant 9 --arch x86_64 --from verify",
     )
     .action(action(run, { unwinds: true }));
-}
-
-function wholeNumber(flag: string, value: string): number {
-  if (!/^[0-9]+$/.test(value)) throw new UsageError(`invalid ${flag} "${value}" (valid: a whole number)`);
-  return Number(value);
 }
 
 async function run(opts: RunOptions): Promise<number> {
