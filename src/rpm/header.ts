@@ -343,13 +343,7 @@ export class RpmHeader implements HeaderLayout {
 
   /** A BIN value as lowercase hex; null when absent. */
   hex(tag: number): string | null {
-    const i = this.find(tag);
-    if (i < 0) return null;
-    const t = this.table;
-    const type = t[i + 1];
-    if (type !== RpmType.BIN && type !== RpmType.CHAR && type !== RpmType.INT8)
-      throw this.typeError(i, "binary");
-    return this.data.toString("hex", t[i + 2]!, t[i + 2]! + t[i + 4]!);
+    return this.view(tag)?.toString("hex") ?? null;
   }
 
   /** The OpenPGP signature packet of a BIN tag (RSAHEADER, DSAHEADER...), parsed once; null when absent. */
