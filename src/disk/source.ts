@@ -3,6 +3,7 @@
  * filesystem is a ByteSource: qcow2 wraps a file, a partition is a slice of a disk, a filesystem
  * reads its blocks through a slice.
  */
+import { readSync } from "node:fs";
 import type { FileHandle } from "node:fs/promises";
 import { ImageFormatError } from "../errors.js";
 import { openInput } from "../files.js";
@@ -69,16 +70,19 @@ export class FileSource implements ByteSource {
   }
 
   async read(offset: number, length: number): Promise<Buffer> {
-    const buf = Buffer.alloc(length);
+    // Filled whole by readInto or not returned at all: no zero-fill needed.
+    const buf = Buffer.allocUnsafe(length);
     await this.readInto(offset, length, buf, 0);
     return buf;
   }
 
+  // Positional reads are synchronous: an image is read in many small pieces, mostly from the page
+  // cache, and a trip through libuv's thread pool per piece cost more than the read itself.
   async readInto(offset: number, length: number, target: Buffer, at: number): Promise<void> {
     checkRange(this, offset, length, this.path);
     let done = 0;
     while (done < length) {
-      const { bytesRead } = await this.handle.read(target, at + done, length - done, offset + done);
+      const bytesRead = readSync(this.handle.fd, target, at + done, length - done, offset + done);
       if (bytesRead === 0)
         throw new ImageFormatError(`${this.path}: unexpected end of file at ${offset + done}`);
       done += bytesRead;

@@ -6,7 +6,8 @@ export class BlockCache {
   private bytes = 0;
 
   constructor(
-    private readonly source: ByteSource,
+    /** Where the blocks come from; bulk reads that must not fill the cache go here directly. */
+    readonly source: ByteSource,
     private readonly maxBytes = 8 * 1024 * 1024,
   ) {}
 

@@ -6,6 +6,7 @@
  * record is complete, ends at the head and is a single unmount operation. Record checksums are not
  * verified (the kernel uses them only to trim torn writes off a log that needs replaying anyway).
  */
+import { readInto } from "../../disk/source.js";
 import { ImageFormatError } from "../../errors.js";
 import type { CleanState } from "../types.js";
 import type { XfsContext } from "./context.js";
@@ -19,8 +20,8 @@ const MAX_RECORD_BYTES = 256 * 1024;
 const UNMOUNT_TRANS = 0x20;
 /** The kernel's window for out-of-order iclog writes before the head: 8 iclogs of the largest size. */
 const SCAN_BLOCKS = (8 * MAX_RECORD_BYTES) / BB;
-/** Log blocks read at once when walking backwards to a record header. */
-const BACKWARD_CHUNK = 128;
+/** Log blocks read at once when scanning (forwards for a cycle, backwards to a record header). */
+const CHUNK = 128;
 
 /** The cycle number a log block carries: in the header of a record header block, else its first word. */
 function cycleAt(buf: Buffer, off: number): number {
@@ -29,6 +30,12 @@ function cycleAt(buf: Buffer, off: number): number {
 }
 
 class Log {
+  /**
+   * Scans read through this one buffer, straight from the source: the window before the head is 2 MiB,
+   * and fresh memory costs more per page here than reading it (nor should it push metadata out of the cache).
+   */
+  private readonly chunk = Buffer.allocUnsafe(CHUNK * BB);
+
   constructor(
     private readonly ctx: XfsContext,
     /** Byte offset of log block 0 in the filesystem. */
@@ -39,6 +46,12 @@ class Log {
 
   read(first: number, count: number): Promise<Buffer> {
     return this.ctx.cache.read(this.base + first * BB, count * BB);
+  }
+
+  /** Blocks [first, first + count) (count <= CHUNK) into the scan buffer, valid until the next call. */
+  private async scanRead(first: number, count: number): Promise<Buffer> {
+    await readInto(this.ctx.cache.source, this.base + first * BB, count * BB, this.chunk, 0);
+    return this.chunk;
   }
 
   async cycle(block: number): Promise<number> {
@@ -57,9 +70,11 @@ class Log {
 
   /** The first block in [start, start + count) whose cycle is `cycle`, or -1. */
   async findCycle(start: number, count: number, cycle: number): Promise<number> {
-    if (count <= 0) return -1;
-    const buf = await this.read(start, count);
-    for (let i = 0; i < count; i++) if (cycleAt(buf, i * BB) === cycle) return start + i;
+    for (let from = start; from < start + count; from += CHUNK) {
+      const n = Math.min(CHUNK, start + count - from);
+      const buf = await this.scanRead(from, n);
+      for (let i = 0; i < n; i++) if (cycleAt(buf, i * BB) === cycle) return from + i;
+    }
     return -1;
   }
 
@@ -67,8 +82,8 @@ class Log {
   async headerBefore(head: number): Promise<number> {
     let p = (head - 1 + this.blocks) % this.blocks;
     for (let seen = 0; seen < this.blocks; ) {
-      const from = Math.max(0, p - BACKWARD_CHUNK + 1);
-      const buf = await this.read(from, p - from + 1);
+      const from = Math.max(0, p - CHUNK + 1);
+      const buf = await this.scanRead(from, p - from + 1);
       for (let i = p; i >= from; i--, seen++) {
         if (buf.readUInt32BE((i - from) * BB) === HEADER_MAGIC) return i;
       }
