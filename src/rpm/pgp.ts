@@ -84,85 +84,117 @@ const CRITICAL = 0x80;
 /** Signature types rpm takes the issuer from: binary, text, standalone, positive certification. */
 const ISSUER_SIGTYPES = new Set([0x00, 0x01, 0x02, 0x13]);
 
-/** Parses `pkt`, which must be exactly one signature packet. */
+/**
+ * Parses `pkt`, which must be exactly one signature packet. Written as plain loops over the bytes: it
+ * runs once per installed package on every verify, mostly before the JIT has warmed up.
+ */
 export function parsePgpSignature(pkt: Buffer): PgpSignatureInfo {
-  const bad = (why: string) => new RpmFormatError(`OpenPGP signature: ${why}`);
-  const body = packetBody(pkt, bad);
-  const need = (n: number) => {
-    if (body.length < n) throw bad("truncated packet");
-  };
-  need(1);
+  const body = packetBody(pkt);
+  const n = body.length;
+  if (n < 1) throw bad("truncated packet");
   const version = body[0]!;
   if (version === 3) {
-    need(20);
+    if (n < 20) throw bad("truncated packet");
     if (body[1] !== 5) throw bad("v3 hashed length is not 5");
     const pubkey = body[15]!;
-    checkMpis(body, 19, pubkey, bad);
-    return {
-      ...describe(version, pubkey, body[16]!, body.readUInt32BE(3), body.toString("hex", 7, 15)),
-      hashTrailer: Buffer.from(body.subarray(2, 7)),
-      hashPrefix: body.toString("hex", 17, 19),
-    };
+    checkMpis(body, 19, pubkey);
+    const trailer = Buffer.allocUnsafe(5);
+    body.copy(trailer, 0, 2, 7);
+    return describe(
+      version,
+      pubkey,
+      body[16]!,
+      body.readUInt32BE(3),
+      body.toString("hex", 7, 15),
+      trailer,
+      body.toString("hex", 17, 19),
+    );
   }
   if (version !== 4 && version !== 5 && version !== 6) throw bad(`unsupported version ${version}`);
-  need(7);
+  if (n < 7) throw bad("truncated packet");
   const sigtype = body[1]!;
   const pubkey = body[2]!;
   const hash = body[3]!;
   // v6 uses 4-byte subpacket area lengths, v4/v5 two bytes.
-  const wide = version === 6;
+  const lengthBytes = version === 6 ? 4 : 2;
   let q = 4;
   let created: number | null = null;
   let keyId: string | null = null;
   let hashedEnd = 0;
-  for (const hashed of [true, false]) {
-    need(q + (wide ? 4 : 2));
-    const areaLen = wide ? body.readUInt32BE(q) : body.readUInt16BE(q);
-    q += wide ? 4 : 2;
-    need(q + areaLen);
-    const area = body.subarray(q, q + areaLen);
-    q += areaLen;
-    if (hashed) hashedEnd = q;
+  for (let pass = 0; pass < 2; pass++) {
+    const hashed = pass === 0;
+    if (n < q + lengthBytes) throw bad("truncated packet");
+    const areaLen = lengthBytes === 4 ? body.readUInt32BE(q) : body.readUInt16BE(q);
+    q += lengthBytes;
+    const end = q + areaLen;
+    if (n < end) throw bad("truncated packet");
     let keyFlags = false;
-    for (const { type, critical, value } of subpackets(area, bad)) {
+    let i = q;
+    while (i < end) {
+      const l0 = body[i]!;
+      let len: number;
+      if (l0 < 192) {
+        len = l0;
+        i += 1;
+      } else if (l0 < 255) {
+        if (i + 2 > end) throw bad("truncated subpacket length");
+        len = ((l0 - 192) << 8) + body[i + 1]! + 192;
+        i += 2;
+      } else {
+        if (i + 5 > end) throw bad("truncated subpacket length");
+        len = body.readUInt32BE(i + 1);
+        i += 5;
+      }
+      if (len < 1 || i + len > end) throw bad("subpacket overruns its area");
+      const type = body[i]! & ~CRITICAL;
+      const critical = (body[i]! & CRITICAL) !== 0;
+      // the value: [v, v + vlen)
+      const v = i + 1;
+      const vlen = len - 1;
       let known = false;
-      if (type === SUBPACKET_CREATION_TIME && hashed && value.length === 4) {
+      if (type === SUBPACKET_CREATION_TIME && hashed && vlen === 4) {
         if (created !== null) throw bad("two creation times");
-        created = value.readUInt32BE(0);
+        created = body.readUInt32BE(v);
         known = true;
       } else if (type === SUBPACKET_ISSUER) {
         known = true;
-        if (value.length === 8 && ISSUER_SIGTYPES.has(sigtype)) keyId ??= value.toString("hex");
+        if (vlen === 8 && ISSUER_SIGTYPES.has(sigtype)) keyId ??= body.toString("hex", v, v + 8);
       } else if (type === SUBPACKET_KEY_FLAGS && hashed) {
         if (keyFlags) throw bad("two key-flags subpackets");
         keyFlags = known = true;
-      } else if (type === SUBPACKET_ISSUER_FINGERPRINT && value.length >= 21) {
+      } else if (type === SUBPACKET_ISSUER_FINGERPRINT && vlen >= 21) {
         known = true;
         // Key version 4: the key ID is the fingerprint's last 8 bytes; v5/v6 keys: its first 8.
-        const fpr = value.subarray(1);
-        keyId ??= (value[0] === 4 ? fpr.subarray(fpr.length - 8) : fpr.subarray(0, 8)).toString("hex");
+        const from = body[v] === 4 ? v + vlen - 8 : v + 1;
+        keyId ??= body.toString("hex", from, from + 8);
       }
       if (critical && !known) throw bad(`unknown critical subpacket ${type}`);
+      i += len;
     }
-    if (hashed && created === null && version === 4) throw bad("no creation time in the hashed area");
+    q = end;
+    if (hashed) {
+      hashedEnd = q;
+      if (created === null && version === 4) throw bad("no creation time in the hashed area");
+    }
   }
-  need(q + 2);
-  let hashTrailer: Buffer | null = null;
-  if (version === 4) {
-    const length = Buffer.alloc(4);
-    length.writeUInt32BE(hashedEnd);
-    hashTrailer = Buffer.concat([body.subarray(0, hashedEnd), Buffer.from([0x04, 0xff]), length]);
-    checkMpis(body, q + 2, pubkey, bad);
-  }
-  return {
-    ...describe(version, pubkey, hash, created, keyId),
-    hashTrailer,
-    hashPrefix: version === 4 ? body.toString("hex", q, q + 2) : null,
-  };
+  if (n < q + 2) throw bad("truncated packet");
+  if (version !== 4) return describe(version, pubkey, hash, created, keyId, null, null);
+  // the hashed part, then 0x04 0xff and its length as a 4-byte big-endian number
+  const trailer = Buffer.allocUnsafe(hashedEnd + 6);
+  body.copy(trailer, 0, 0, hashedEnd);
+  trailer[hashedEnd] = 0x04;
+  trailer[hashedEnd + 1] = 0xff;
+  trailer.writeUInt32BE(hashedEnd, hashedEnd + 2);
+  checkMpis(body, q + 2, pubkey);
+  return describe(version, pubkey, hash, created, keyId, trailer, body.toString("hex", q, q + 2));
+}
+
+function bad(why: string): RpmFormatError {
+  return new RpmFormatError(`OpenPGP signature: ${why}`);
 }
 
 /** The body of the one packet in `pkt` (old or new format header); it must be a signature. */
-function packetBody(pkt: Buffer, bad: (why: string) => RpmFormatError): Buffer {
+function packetBody(pkt: Buffer): Buffer {
   if (pkt.length < 2) throw bad("too short");
   const b0 = pkt[0]!;
   if ((b0 & 0x80) === 0) throw bad("not an OpenPGP packet");
@@ -172,13 +204,17 @@ function packetBody(pkt: Buffer, bad: (why: string) => RpmFormatError): Buffer {
   if (b0 & 0x40) {
     tag = b0 & 0x3f;
     const l0 = pkt[1]!;
-    if (l0 < 192) [len, p] = [l0, 2];
-    else if (l0 < 224) {
+    if (l0 < 192) {
+      len = l0;
+      p = 2;
+    } else if (l0 < 224) {
       if (pkt.length < 3) throw bad("truncated length");
-      [len, p] = [((l0 - 192) << 8) + pkt[2]! + 192, 3];
+      len = ((l0 - 192) << 8) + pkt[2]! + 192;
+      p = 3;
     } else if (l0 === 255) {
       if (pkt.length < 6) throw bad("truncated length");
-      [len, p] = [pkt.readUInt32BE(2), 6];
+      len = pkt.readUInt32BE(2);
+      p = 6;
     } else throw bad("partial body length");
   } else {
     tag = (b0 >> 2) & 0x0f;
@@ -197,7 +233,7 @@ function packetBody(pkt: Buffer, bad: (why: string) => RpmFormatError): Buffer {
 }
 
 /** For algorithms with a fixed count, the MPIs from `at` must fill the packet exactly. */
-function checkMpis(body: Buffer, at: number, pubkey: number, bad: (why: string) => RpmFormatError): void {
+function checkMpis(body: Buffer, at: number, pubkey: number): void {
   const count = MPI_COUNT[pubkey];
   if (count === undefined) return;
   let p = at;
@@ -209,39 +245,15 @@ function checkMpis(body: Buffer, at: number, pubkey: number, bad: (why: string) 
   if (p !== body.length) throw bad(`${body.length - p} bytes after the signature values`);
 }
 
-function* subpackets(
-  area: Buffer,
-  bad: (why: string) => Error,
-): Generator<{ type: number; critical: boolean; value: Buffer }> {
-  let i = 0;
-  while (i < area.length) {
-    const l0 = area[i]!;
-    let len: number;
-    if (l0 < 192) [len, i] = [l0, i + 1];
-    else if (l0 < 255) {
-      if (i + 2 > area.length) throw bad("truncated subpacket length");
-      [len, i] = [((l0 - 192) << 8) + area[i + 1]! + 192, i + 2];
-    } else {
-      if (i + 5 > area.length) throw bad("truncated subpacket length");
-      [len, i] = [area.readUInt32BE(i + 1), i + 5];
-    }
-    if (len < 1 || i + len > area.length) throw bad("subpacket overruns its area");
-    yield {
-      type: area[i]! & ~CRITICAL,
-      critical: (area[i]! & CRITICAL) !== 0,
-      value: area.subarray(i + 1, i + len),
-    };
-    i += len;
-  }
-}
-
 function describe(
   version: number,
   pubkey: number,
   hash: number,
   created: number | null,
   keyId: string | null,
-): Omit<PgpSignatureInfo, "hashTrailer" | "hashPrefix"> {
+  hashTrailer: Buffer | null,
+  hashPrefix: string | null,
+): PgpSignatureInfo {
   return {
     version,
     pubkeyAlgorithm: pubkey,
@@ -250,6 +262,8 @@ function describe(
     hashAlgorithmName: HASH_NAMES[hash] ?? "Unknown hash algorithm",
     created,
     keyId,
+    hashTrailer,
+    hashPrefix,
   };
 }
 
