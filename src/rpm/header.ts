@@ -445,12 +445,15 @@ export function parseHeader(buf: Buffer, options: ParseHeaderOptions): RpmHeader
   const table = new Int32Array((il - first) * FIELDS);
   const trailerEnd = region === null ? -1 : rdl;
   let end = 0;
+  // DataView reads are engine built-ins: far cheaper per call than Buffer's JavaScript readers while
+  // this loop (some 70 entries per header, every header of the database) still runs in the interpreter.
+  const view = new DataView(buf.buffer, buf.byteOffset, buf.length);
   for (let i = first, k = 0; i < il; i++, k += FIELDS) {
     const at = indexStart + i * ENTRY_SIZE;
-    const tag = buf.readUInt32BE(at);
-    const type = buf.readUInt32BE(at + 4);
-    const offset = buf.readInt32BE(at + 8);
-    const count = buf.readUInt32BE(at + 12);
+    const tag = view.getUint32(at);
+    const type = view.getUint32(at + 4);
+    const offset = view.getInt32(at + 8);
+    const count = view.getUint32(at + 12);
     let problem: string | null = null;
     let length = 0;
     // rpm (4.18 and older) holds tags in an int32: 0x80000000 and above are negative, hence invalid.

@@ -82,7 +82,20 @@ function headerSignature(h: RpmHeader): PackageSignature | null {
       e.type === RpmType.BIN
         ? h.pgpSignature(tag)!
         : parsePgpSignature(Buffer.from(h.strings(tag)![0]!, "base64"));
-    return { ...info, tag: label, text: formatPgpSignature(info) };
+    // Spelled out (not spread): the same fields in the same order, without a cold object clone per package.
+    return {
+      version: info.version,
+      pubkeyAlgorithm: info.pubkeyAlgorithm,
+      pubkeyAlgorithmName: info.pubkeyAlgorithmName,
+      hashAlgorithm: info.hashAlgorithm,
+      hashAlgorithmName: info.hashAlgorithmName,
+      created: info.created,
+      keyId: info.keyId,
+      hashTrailer: info.hashTrailer,
+      hashPrefix: info.hashPrefix,
+      tag: label,
+      text: formatPgpSignature(info),
+    };
   }
   return null;
 }
@@ -95,7 +108,12 @@ export function nevra(
   return `${pkg.name}-${e}${pkg.version}-${pkg.release}${pkg.arch === null ? "" : `.${pkg.arch}`}`;
 }
 
+/** Code units that may order differently in UTF-16 than in UTF-8: surrogates and what follows them. */
+const UTF16_ORDER_DIFFERS = /[\uD800-\uFFFF]/;
+
 /** Byte-wise comparison of UTF-8 strings, as `sort` orders lines in the C locale. */
 export function compareC(a: string, b: string): number {
+  // Below U+D800, UTF-16 code-unit order is code-point order, which is UTF-8 byte order.
+  if (!UTF16_ORDER_DIFFERS.test(a) && !UTF16_ORDER_DIFFERS.test(b)) return a < b ? -1 : a > b ? 1 : 0;
   return Buffer.compare(Buffer.from(a, "utf8"), Buffer.from(b, "utf8"));
 }
