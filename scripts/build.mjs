@@ -1,11 +1,13 @@
 // Bundles our own code (dependencies stay external and load lazily) so the CLI starts fast without a loader.
 // dist/cli.js and dist/index.js share chunks; the offline commands that run on every leg (verify, cat,
-// packages...) are also built as one file each (plus the chunks of what they import lazily, dist/lazy/),
-// commander included, since loading 40 chunks and a CommonJS package cost more than Node's own start
-// (bin/cloud-images.js picks the file).
+// packages...) are also built as one file each, commander included, since loading 40 chunks and a
+// CommonJS package cost more than Node's own start (bin/cloud-images.js picks the file).
 // The built-in policies (JSON data) are read at run time from beside the bundle.
-import { cpSync, readdirSync, readFileSync } from "node:fs";
+import { cpSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { build } from "esbuild";
+
+// Old chunks must not linger beside new ones.
+rmSync("dist", { recursive: true, force: true });
 
 const common = {
   bundle: true,
@@ -30,22 +32,21 @@ const entries = Object.fromEntries(
     .filter((f) => f.endsWith(".ts"))
     .map((f) => [`cli-${f.slice(0, -3)}`, `src/cli/entries/${f}`]),
 );
-// Each built apart with splitting, so that what its command imports lazily (the policy file parser with
-// yaml and zod, the filesystem readers) stays in chunks of its own (dist/lazy/) that load only when used:
-// without splitting esbuild inlines a dynamic import and hoists its packages' imports to the file's top,
-// and every verify paid for loading yaml and zod.
+// Each a single CommonJS file, run by dist/launch.js through vm.Script with V8's code cache (Node 20 has
+// no compile cache for ES modules). What a command imports lazily (the policy file parser with yaml and
+// zod, the filesystem readers) stays lazy: esbuild turns those imports into functions that initialise the
+// module, and its packages' require() calls, on first use.
 for (const [name, entry] of Object.entries(entries)) {
   await build({
     ...common,
+    format: "cjs",
     entryPoints: { [name]: entry },
     outdir: "dist",
-    splitting: true,
-    chunkNames: `lazy/${name}-[name]-[hash]`,
+    outExtension: { ".js": ".cjs" },
     external: Object.keys(dependencies).filter((d) => d !== "commander"),
-    // commander is CommonJS and requires Node's built-ins
-    banner: {
-      js: 'import { createRequire as bundleRequire } from "node:module"; const require = bundleRequire(import.meta.url);',
-    },
+    define: { "import.meta.url": "__bundleUrl" },
+    banner: { js: 'const __bundleUrl = require("node:url").pathToFileURL(__filename).href;' },
   });
 }
+await build({ ...common, entryPoints: { launch: "src/cli/launch.ts" }, outdir: "dist" });
 cpSync("src/policy/policies", "dist/policies", { recursive: true });

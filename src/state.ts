@@ -17,3 +17,14 @@ export function stateDir(env: NodeJS.ProcessEnv = process.env): string {
 export function lockDir(env: NodeJS.ProcessEnv = process.env): string {
   return join(stateDir(env), "locks");
 }
+
+/**
+ * The tool's cache (safe to delete): `CLOUD_IMAGES_CACHE_DIR`, else `$XDG_CACHE_HOME/cloud-images`,
+ * else `~/.cache/cloud-images`.
+ */
+export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.CLOUD_IMAGES_CACHE_DIR) return resolve(env.CLOUD_IMAGES_CACHE_DIR);
+  const xdg = env.XDG_CACHE_HOME;
+  if (xdg && isAbsolute(xdg)) return join(xdg, "cloud-images");
+  return join(homedir(), ".cache", "cloud-images");
+}

@@ -3,4 +3,4 @@ import "../started.js";
 import { register } from "../commands/ls.js";
 import { runCli } from "../program.js";
 
-await runCli((program) => register(program));
+void runCli((program) => register(program));
