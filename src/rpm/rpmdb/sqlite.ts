@@ -403,24 +403,41 @@ export async function forEachSqlitePackageIn(
   await file.readInto(0, head.length, head, 0);
   const db = layout(head, file.size, wal, what);
   const size = Math.max(WINDOW, db.pageSize);
+  // most recently used last
   const windows: { start: number; buf: Buffer }[] = [];
-  const page = async (pgno: number): Promise<Buffer> => {
+  /** The page when the log or a window in memory holds it (no await: most pages are such). */
+  const pageAt = (pgno: number): Buffer | undefined => {
     const logged = db.logged(pgno);
     if (logged) return logged;
     const offset = (pgno - 1) * db.pageSize;
     const start = offset - (offset % size);
-    let w = windows.find((x) => x.start === start);
-    if (w) windows.splice(windows.indexOf(w), 1);
-    else {
-      const buf = windows.length >= WINDOWS ? windows.shift()!.buf : Buffer.allocUnsafe(size);
-      await file.readInto(start, Math.min(size, file.size - start), buf, 0);
-      w = { start, buf };
+    const last = windows.length - 1;
+    let i = last;
+    while (i >= 0 && windows[i]!.start !== start) i--;
+    if (i < 0) return undefined;
+    const w = windows[i]!;
+    if (i !== last) {
+      windows.splice(i, 1);
+      windows.push(w);
     }
-    windows.push(w);
     return w.buf.subarray(offset - start, offset - start + db.pageSize);
   };
+  const readWindow = async (pgno: number): Promise<void> => {
+    const offset = (pgno - 1) * db.pageSize;
+    const start = offset - (offset % size);
+    const buf = windows.length >= WINDOWS ? windows.shift()!.buf : Buffer.allocUnsafe(size);
+    await file.readInto(start, Math.min(size, file.size - start), buf, 0);
+    windows.push({ start, buf });
+  };
   const walk = packageRows(db, what, visit);
-  for (let step = walk.next(); !step.done; ) step = walk.next(await page(step.value));
+  for (let step = walk.next(); !step.done; ) {
+    let p = pageAt(step.value);
+    if (p === undefined) {
+      await readWindow(step.value);
+      p = pageAt(step.value)!;
+    }
+    step = walk.next(p);
+  }
 }
 
 /** Every row of `Packages`, by ascending hnum (blobs copied). */
