@@ -3,12 +3,16 @@
 // packages...) are also built as one file each, commander included, since loading 40 chunks and a
 // CommonJS package cost more than Node's own start (bin/cloud-images.js picks the file).
 // The built-in policies (JSON data) are read at run time from beside the bundle.
-import { cpSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { cpSync, existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import { build } from "esbuild";
 
-// Old chunks must not linger beside new ones.
-rmSync("dist", { recursive: true, force: true });
+// Old chunks must not linger beside new ones; only the build's own files go (dist/ also holds the default
+// file store, dist/bucket, and the demo's release keys).
+for (const f of existsSync("dist") ? readdirSync("dist") : []) {
+  if (/\.(c?js|map)$/.test(f) || f === "lazy" || f === "policies")
+    rmSync(`dist/${f}`, { recursive: true, force: true });
+}
 
 const common = {
   bundle: true,
