@@ -70,7 +70,7 @@ module.exports = new Proxy({}, {
   },
 };
 
-// Each a single CommonJS file, run by dist/launch.js through vm.Script with V8's code cache (Node 20 has
+// Each a single CommonJS file, run by dist/launch.cjs through vm.Script with V8's code cache (Node 20 has
 // no compile cache for ES modules). What a command imports lazily (the policy file parser with yaml and
 // zod, the filesystem readers) stays lazy: esbuild turns those imports into functions that initialise the
 // module, and its packages' require() calls, on first use.
@@ -87,5 +87,11 @@ for (const [name, entry] of Object.entries(entries)) {
     banner: { js: 'const __bundleUrl = require("node:url").pathToFileURL(__filename).href;' },
   });
 }
-await build({ ...common, entryPoints: { launch: "src/cli/launch.ts" }, outdir: "dist" });
+await build({
+  ...common,
+  format: "cjs",
+  entryPoints: { launch: "src/cli/launch.ts" },
+  outdir: "dist",
+  outExtension: { ".js": ".cjs" },
+});
 cpSync("src/policy/policies", "dist/policies", { recursive: true });

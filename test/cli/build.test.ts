@@ -29,6 +29,6 @@ it("keeps the file store and release keys in dist/ and removes stale build files
   for (const stale of ["chunk-OLD.js", "chunk-OLD.js.map", "cli-old.cjs", "lazy/cli-verify-old.js"])
     expect(existsSync(join(tmp, "dist", stale)), stale).toBe(false);
   expect(existsSync(join(tmp, "dist/cli-verify.cjs"))).toBe(true);
-  expect(existsSync(join(tmp, "dist/launch.js"))).toBe(true);
+  expect(existsSync(join(tmp, "dist/launch.cjs"))).toBe(true);
   expect(existsSync(join(tmp, "dist/policies"))).toBe(true);
 });

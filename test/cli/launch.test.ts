@@ -1,5 +1,5 @@
 /**
- * The launcher of the single-command bundles (src/cli/launch.ts, dist/launch.js): V8's code cache is
+ * The launcher of the single-command bundles (src/cli/launch.ts, dist/launch.cjs): V8's code cache is
  * written by the first run, used by the next, replaced when rejected or when the bundle changes, and
  * never makes a command fail.
  */
@@ -13,7 +13,7 @@ import { runCommand } from "../helpers/process.js";
 const tmp = mkdtempSync(join(tmpdir(), "launch-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-const LAUNCH = join(REPO_ROOT, "dist/launch.js");
+const LAUNCH = join(REPO_ROOT, "dist/launch.cjs");
 
 /** A CommonJS bundle that prints its arguments, its module globals and what the launcher did. */
 function bundle(name: string, extra = ""): string {
@@ -32,12 +32,7 @@ console.log(JSON.stringify({ use, file: basename(__filename), dir: __dirname ===
 async function launch(file: string, env: NodeJS.ProcessEnv) {
   const r = await runCommand(
     process.execPath,
-    [
-      "--input-type=module",
-      "-e",
-      `const { launch } = await import(${JSON.stringify(LAUNCH)}); launch(process.argv[1]);`,
-      file,
-    ],
+    ["-e", `require(${JSON.stringify(LAUNCH)}).launch(process.argv[1]);`, file],
     { env },
   );
   expect(r.stderr).toBe("");
