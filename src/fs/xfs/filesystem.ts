@@ -104,9 +104,7 @@ export class XfsFilesystem implements Filesystem {
     const runs = mergeRuns(
       await extentsInRange(this.ctx, inode, Math.floor(offset / bs), Math.ceil(end / bs)),
     );
-    // Holes read as zeros: the target may hold anything.
-    target.fill(0, at, at + end - offset);
-    await this.copyRuns(runs, offset, end, target, at);
+    await this.copyRuns(runs, offset, end, target, at, true);
     return end - offset;
   }
 
@@ -129,17 +127,34 @@ export class XfsFilesystem implements Filesystem {
   }
 
   /** The written runs' bytes of file range [offset, end) into `out` at `at`. */
-  private async copyRuns(runs: readonly Extent[], offset: number, end: number, out: Buffer, at: number) {
+  /**
+   * Copies [offset, end) of the file from `runs` (in file order) to `out` at `at`. With `zeroHoles`, the
+   * bytes no run covers are zeroed (a hole reads as zeros and `out` may hold anything); only those: a
+   * fill of the whole range first would touch every fresh page of `out` twice.
+   */
+  private async copyRuns(
+    runs: readonly Extent[],
+    offset: number,
+    end: number,
+    out: Buffer,
+    at: number,
+    zeroHoles = false,
+  ) {
     const bs = this.blockSize;
+    let done = offset;
     for (const run of runs) {
       const from = Math.max(offset, run.fileBlock * bs);
       const to = Math.min(end, (run.fileBlock + run.count) * bs);
+      if (to <= from) continue;
+      if (zeroHoles && from > done) out.fill(0, at + done - offset, at + from - offset);
       const disk = run.block * bs + (from - run.fileBlock * bs);
       for (let pos = from; pos < to; pos += DATA_CHUNK) {
         const n = Math.min(DATA_CHUNK, to - pos);
         await readInto(this.source, disk + (pos - from), n, out, at + pos - offset);
       }
+      done = Math.max(done, to);
     }
+    if (zeroHoles && end > done) out.fill(0, at + done - offset, at + end - offset);
   }
 }
 

@@ -108,6 +108,27 @@ for (const [name, totalPaths] of [
       }
       if (name === "xfs4096.img") expect(holes.map((h) => h.size)).toEqual([TIB]);
     });
+
+    it("readInto writes every byte of its range into a dirty buffer (data as read, holes as zeros)", async () => {
+      const dirty = (n: number) => Buffer.alloc(n + 7, 0xa5);
+      for (const e of expected.entries.filter((x) => x.type === "file" && x.sha256 && x.size <= 1 << 20)) {
+        const got = walked.get(e.path)!;
+        const buf = dirty(e.size);
+        expect(await fs.readInto(got.ino, 0, e.size, buf, 3)).toBe(e.size);
+        expect(
+          createHash("sha256")
+            .update(buf.subarray(3, 3 + e.size))
+            .digest("hex"),
+          e.path,
+        ).toBe(e.sha256);
+        expect(buf.subarray(3 + e.size).every((b) => b === 0xa5)).toBe(true);
+      }
+      for (const h of expected.entries.filter((x) => x.all_hole)) {
+        const buf = dirty(65536);
+        expect(await fs.readInto(walked.get(h.path)!.ino, h.size / 2 + 12345, 65536, buf, 0)).toBe(65536);
+        expect(buf.subarray(0, 65536).equals(Buffer.alloc(65536))).toBe(true);
+      }
+    });
   });
 }
 
