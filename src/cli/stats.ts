@@ -1,4 +1,4 @@
-import { phaseTimes } from "../phases.js";
+import { msSinceStart, phaseTimes } from "../phases.js";
 import { codeCacheUse } from "./code-cache-use.js";
 
 /**
@@ -11,6 +11,6 @@ export function printStats(figures: Record<string, number | string>): void {
   const parts = Object.entries(figures).map(([k, v]) => `${k}=${v}`);
   parts.push(`codeCache=${codeCacheUse()}`);
   for (const [phase, ms] of phaseTimes()) parts.push(`ms.${phase}=${ms.toFixed(1)}`);
-  parts.push(`ms.total=${performance.now().toFixed(1)}`);
+  parts.push(`ms.total=${msSinceStart().toFixed(1)}`);
   process.stderr.write(`cloud-images: stats: ${parts.join(" ")}\n`);
 }
