@@ -19,8 +19,10 @@ import { type CodeCacheUse, setCodeCacheUse } from "./code-cache-use.js";
 
 /** Runs the CommonJS bundle at `file` in this process. */
 export function launch(file: string, env: NodeJS.ProcessEnv = process.env): void {
-  const source = readFileSync(file, "utf8");
-  const cacheFile = env.CLOUD_IMAGES_CODE_CACHE === "off" ? null : cachePath(file, source, env);
+  // Hashed as bytes: hashing the decoded string costs another 6 ms (it is encoded again).
+  const bytes = readFileSync(file);
+  const source = bytes.toString("utf8");
+  const cacheFile = env.CLOUD_IMAGES_CODE_CACHE === "off" ? null : cachePath(file, bytes, env);
   const cached = cacheFile === null ? undefined : readOrUndefined(cacheFile);
   const wrapped = `(function (exports, require, module, __filename, __dirname) { ${source}\n});`;
   const script = new Script(wrapped, { filename: file, cachedData: cached });
@@ -43,9 +45,10 @@ export function launch(file: string, env: NodeJS.ProcessEnv = process.env): void
 }
 
 /** The cache file for this bundle's content under this Node (V8 rejects another version's cache). */
-function cachePath(file: string, source: string, env: NodeJS.ProcessEnv): string {
+function cachePath(file: string, bytes: Buffer, env: NodeJS.ProcessEnv): string {
   const name = file.replace(/^.*[\\/]/, "").replace(/\.c?js$/, "");
-  const key = hash("sha256", `${process.version}\0${process.arch}\0${source}`, "hex").slice(0, 16);
+  const content = hash("sha256", bytes, "hex");
+  const key = hash("sha256", `${process.version}\0${process.arch}\0${content}`, "hex").slice(0, 16);
   return join(cacheDir(env), "code", `${name}-${key}.v8`);
 }
 
