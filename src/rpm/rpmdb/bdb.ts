@@ -28,8 +28,47 @@ interface Meta {
   spares: number[];
 }
 
-/** Every key/value pair of a BDB hash database, in bucket-walk order. */
+type RecordVisitor = (key: Buffer, value: Buffer) => void;
+
+/** Every key/value pair of a BDB hash database, in bucket-walk order (copied). */
 export function readBdbHash(file: Buffer, what = "Packages"): BdbRecord[] {
+  const records: BdbRecord[] = [];
+  forEachBdbRecord(
+    file,
+    (key, value) => records.push({ key: Buffer.from(key), value: Buffer.from(value) }),
+    what,
+  );
+  return records;
+}
+
+/**
+ * rpm's header blobs by instance number, in bucket-walk order (`visit(instance, blob)`, the blob valid
+ * during the call only). The key is the instance in the file's byte order; instance 0 holds rpm's
+ * next-instance counter and is skipped.
+ */
+export function forEachBdbPackage(
+  file: Buffer,
+  visit: (instance: number, blob: Buffer) => void,
+  what = "Packages",
+): void {
+  const le = bdbIsLittleEndian(file);
+  forEachBdbRecord(
+    file,
+    (key, value) => {
+      if (key.length !== 4) throw new RpmFormatError(`${what}: key of ${key.length} bytes (expected 4)`);
+      const instance = le ? key.readUInt32LE(0) : key.readUInt32BE(0);
+      if (instance !== 0) visit(instance, value);
+    },
+    what,
+  );
+}
+
+/**
+ * Calls `visit(key, value)` for every pair of a BDB hash database, in bucket-walk order. Both are valid
+ * during the call only: an off-page item is assembled in memory reused for the next one (fresh memory
+ * for each header cost as much again as reading the file).
+ */
+export function forEachBdbRecord(file: Buffer, visit: RecordVisitor, what = "Packages"): void {
   const fail = (why: string) => new RpmFormatError(`${what} (Berkeley DB): ${why}`);
   const meta = readMeta(file, fail);
   const { le, pageSize } = meta;
@@ -53,21 +92,25 @@ export function readBdbHash(file: Buffer, what = "Packages"): BdbRecord[] {
   }
 
   const visited = new Set<number>();
-  const visit = (pgno: number) => {
+  const claim = (pgno: number) => {
     if (visited.has(pgno)) throw fail(`page ${pgno} is reached twice (a page loop)`);
     visited.add(pgno);
   };
 
   // An item cannot be longer than all the pages after the meta page could hold.
   const maxItem = meta.lastPage * (pageSize - PAGE_HEADER);
-  const overflow = (first: number, length: number): Buffer => {
+  // An off-page key and an off-page value of one pair are assembled side by side.
+  const scratch = { key: Buffer.allocUnsafe(0), value: Buffer.allocUnsafe(0) };
+  const overflow = (first: number, length: number, slot: "key" | "value"): Buffer => {
     if (length === 0) throw fail("empty overflow item");
     if (length > maxItem) throw fail(`overflow item of ${length} bytes cannot fit in ${meta.lastPage} pages`);
-    const out = Buffer.alloc(length);
+    if (scratch[slot].length < length)
+      scratch[slot] = Buffer.allocUnsafe(Math.max(length, 2 * scratch[slot].length));
+    const out = scratch[slot];
     let done = 0;
     let pgno = first;
     while (done < length) {
-      visit(pgno);
+      claim(pgno);
       const p = page(pgno, "overflow");
       if (p[25] !== P_OVERFLOW) throw fail(`page ${pgno} has type ${p[25]}, expected an overflow page`);
       const n = u16(p, 22);
@@ -78,27 +121,26 @@ export function readBdbHash(file: Buffer, what = "Packages"): BdbRecord[] {
       done += n;
       pgno = u32(p, 16);
     }
-    return out;
+    return out.subarray(0, length);
   };
 
-  const item = (p: Buffer, pgno: number, offset: number, length: number): Buffer => {
+  const item = (p: Buffer, pgno: number, offset: number, length: number, slot: "key" | "value"): Buffer => {
     if (length <= 0 || offset < PAGE_HEADER || offset + length > pageSize) {
       throw fail(`page ${pgno}: item at ${offset} (${length} bytes) is outside the page`);
     }
     const type = p[offset];
-    if (type === H_KEYDATA) return Buffer.from(p.subarray(offset + 1, offset + length));
+    if (type === H_KEYDATA) return p.subarray(offset + 1, offset + length);
     if (type === H_OFFPAGE) {
       if (length !== 12) throw fail(`page ${pgno}: off-page item of ${length} bytes (expected 12)`);
-      return overflow(u32(p, offset + 4), u32(p, offset + 8));
+      return overflow(u32(p, offset + 4), u32(p, offset + 8), slot);
     }
     throw fail(`page ${pgno}: unsupported item type ${type}`);
   };
 
-  const records: BdbRecord[] = [];
   for (let bucket = 0; bucket <= meta.maxBucket; bucket++) {
     let pgno = bucketPage(meta, bucket);
     while (pgno !== 0) {
-      visit(pgno);
+      claim(pgno);
       const p = page(pgno, `bucket ${bucket}`, true);
       if (p === null) break; // never initialized: an empty bucket
       const type = p[25];
@@ -115,15 +157,14 @@ export function readBdbHash(file: Buffer, what = "Packages"): BdbRecord[] {
         if (keyOffset >= prevOffset || valueOffset >= keyOffset) {
           throw fail(`page ${pgno}: item offsets ${keyOffset}/${valueOffset} are out of order`);
         }
-        const key = item(p, pgno, keyOffset, prevOffset - keyOffset);
-        const value = item(p, pgno, valueOffset, keyOffset - valueOffset);
-        records.push({ key, value });
+        const key = item(p, pgno, keyOffset, prevOffset - keyOffset, "key");
+        const value = item(p, pgno, valueOffset, keyOffset - valueOffset, "value");
+        visit(key, value);
         prevOffset = valueOffset;
       }
       pgno = u32(p, 16);
     }
   }
-  return records;
 }
 
 function readMeta(file: Buffer, fail: (why: string) => RpmFormatError): Meta {

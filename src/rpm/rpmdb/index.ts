@@ -10,11 +10,11 @@ import { timed, timedAsync } from "../../phases.js";
 import { verifyHeaderDigest } from "../digest.js";
 import { parseHeader, type RpmHeader } from "../header.js";
 import { type InstalledPackage, packageFromHeader } from "../package.js";
-import { bdbIsLittleEndian, readBdbHash } from "./bdb.js";
+import { forEachBdbPackage } from "./bdb.js";
 import { readNdb } from "./ndb.js";
 import { forEachSqlitePackage, forEachSqlitePackageIn, type RandomAccessFile } from "./sqlite.js";
 
-export { readBdbHash } from "./bdb.js";
+export { forEachBdbPackage, forEachBdbRecord, readBdbHash } from "./bdb.js";
 export { readNdb } from "./ndb.js";
 export {
   forEachSqlitePackage,
@@ -217,19 +217,7 @@ async function openRpmdb(
       },
     };
   }
-  const le = bdbIsLittleEndian(data);
-  return {
-    format,
-    file,
-    forEach: async (visit) => {
-      for (const { key, value } of readBdbHash(data, file)) {
-        if (key.length !== 4) throw new RpmFormatError(`${file}: key of ${key.length} bytes (expected 4)`);
-        const instance = le ? key.readUInt32LE(0) : key.readUInt32BE(0);
-        if (instance === 0) continue; // rpm's next-instance counter, not a header
-        visit(instance, value);
-      }
-    },
-  };
+  return { format, file, forEach: async (visit) => forEachBdbPackage(data, visit, file) };
 }
 
 /** The file with its reads counted in the rpmdb-read phase. */
