@@ -6,7 +6,7 @@
 const spent = new Map<string, number>();
 
 /**
- * Milliseconds since the process started. process.uptime() rather than msSinceStart(): the first use
+ * Milliseconds since the process started. process.uptime() rather than performance.now(): the first use
  * of `performance` loads Node's perf_hooks (about 1.5 ms of each start here).
  */
 export function msSinceStart(): number {

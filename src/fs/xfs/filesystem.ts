@@ -126,7 +126,6 @@ export class XfsFilesystem implements Filesystem {
     return { inode, end };
   }
 
-  /** The written runs' bytes of file range [offset, end) into `out` at `at`. */
   /**
    * Copies [offset, end) of the file from `runs` (in file order) to `out` at `at`. With `zeroHoles`, the
    * bytes no run covers are zeroed (a hole reads as zeros and `out` may hold anything); only those: a
