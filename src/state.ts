@@ -7,10 +7,7 @@ import { homedir } from "node:os";
 import { isAbsolute, join, resolve } from "node:path";
 
 export function stateDir(env: NodeJS.ProcessEnv = process.env): string {
-  if (env.CLOUD_IMAGES_STATE_DIR) return resolve(env.CLOUD_IMAGES_STATE_DIR);
-  const xdg = env.XDG_STATE_HOME;
-  if (xdg && isAbsolute(xdg)) return join(xdg, "cloud-images");
-  return join(homedir(), ".local", "state", "cloud-images");
+  return toolDir(env.CLOUD_IMAGES_STATE_DIR, env.XDG_STATE_HOME, [".local", "state"]);
 }
 
 /** Where the locks live. */
@@ -23,8 +20,12 @@ export function lockDir(env: NodeJS.ProcessEnv = process.env): string {
  * else `~/.cache/cloud-images`.
  */
 export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
-  if (env.CLOUD_IMAGES_CACHE_DIR) return resolve(env.CLOUD_IMAGES_CACHE_DIR);
-  const xdg = env.XDG_CACHE_HOME;
+  return toolDir(env.CLOUD_IMAGES_CACHE_DIR, env.XDG_CACHE_HOME, [".cache"]);
+}
+
+/** The tool's own setting, else the XDG base directory (when absolute), else its default under home. */
+function toolDir(own: string | undefined, xdg: string | undefined, underHome: string[]): string {
+  if (own) return resolve(own);
   if (xdg && isAbsolute(xdg)) return join(xdg, "cloud-images");
-  return join(homedir(), ".cache", "cloud-images");
+  return join(homedir(), ...underHome, "cloud-images");
 }
