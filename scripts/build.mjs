@@ -74,24 +74,16 @@ module.exports = new Proxy({}, {
 // no compile cache for ES modules). What a command imports lazily (the policy file parser with yaml and
 // zod, the filesystem readers) stays lazy: esbuild turns those imports into functions that initialise the
 // module, and its packages' require() calls, on first use.
+const commonJs = { ...common, format: "cjs", outdir: "dist", outExtension: { ".js": ".cjs" } };
 for (const [name, entry] of Object.entries(entries)) {
   await build({
-    ...common,
-    format: "cjs",
+    ...commonJs,
     entryPoints: { [name]: entry },
-    outdir: "dist",
-    outExtension: { ".js": ".cjs" },
     external: Object.keys(dependencies).filter((d) => d !== "commander"),
     define: { "import.meta.url": "__bundleUrl" },
     plugins: [lazyBuiltins],
     banner: { js: 'const __bundleUrl = require("node:url").pathToFileURL(__filename).href;' },
   });
 }
-await build({
-  ...common,
-  format: "cjs",
-  entryPoints: { launch: "src/cli/launch.ts" },
-  outdir: "dist",
-  outExtension: { ".js": ".cjs" },
-});
+await build({ ...commonJs, entryPoints: { launch: "src/cli/launch.ts" } });
 cpSync("src/policy/policies", "dist/policies", { recursive: true });
