@@ -4,7 +4,7 @@
  * applied through a loop mount with `setfattr --restore` (mkfs.xfs protofiles cannot carry xattrs, and
  * the same path serves ext4).
  */
-import { lstatSync, readdirSync, writeFileSync } from "node:fs";
+import { lstatSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { run } from "./exec.js";
 
@@ -75,9 +75,14 @@ export function labelDump(dir: string, mountedAt = ""): string {
 
 /** Labels every file of a mounted filesystem (`mountedAt`: where it is mounted in the image, e.g. /boot). */
 export async function labelTree(dir: string, scratch: string, mountedAt = ""): Promise<void> {
+  // scratch may be the image's own cache directory (defects): the dump must not stay in it
   const dump = join(scratch, `labels-${process.pid}-${Date.now()}.txt`);
-  writeFileSync(dump, labelDump(dir, mountedAt));
-  await run("setfattr", ["-h", `--restore=${dump}`], { cwd: dir });
+  try {
+    writeFileSync(dump, labelDump(dir, mountedAt));
+    await run("setfattr", ["-h", `--restore=${dump}`], { cwd: dir });
+  } finally {
+    rmSync(dump, { force: true });
+  }
 }
 
 /** Removes every file's SELinux label (an image that was never relabelled). */

@@ -2,6 +2,7 @@
 // other check keeps the status it has on the clean image of the same leg. Defective images are copies of
 // the clean image's filesystems with the defect built in (imagegen's `defects`), or, where the defect is
 // in the packages, images built with a package knob.
+import { readdirSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { Defect } from "../../imagegen/defects.js";
 import type { ImageSpec } from "../../imagegen/index.js";
@@ -183,5 +184,16 @@ describe("each check fails on exactly its defect", () => {
       expect(others).toEqual(before);
       expect(clean.get(cleanKey(c))!.find((x) => x.name === c.check)?.status).toBe("pass");
     });
+  }
+});
+
+// Defects are built into copies of the filesystems inside the image's cache directory; nothing the
+// builder used on the way (the SELinux label dumps of relabelled trees among them) may stay there.
+it("a defect image's cache directory holds only the image, its record and its rpm database", async () => {
+  const withDefects = CASES.filter((c) => (c.spec.defects?.length ?? 0) > 0);
+  expect(withDefects.length).toBeGreaterThan(0);
+  for (const c of withDefects) {
+    const img = await coverImage(c.cover, c.spec);
+    expect(readdirSync(img.dir).sort(), c.check).toEqual(["built.json", "disk.raw", "rpmdb"]);
   }
 });
