@@ -9,8 +9,8 @@
  * same images, with the ratios (verify >= 25x the reference on the compressed qcow2, >= 1.0x on raw).
  * Each verify's phase breakdown (CLOUD_IMAGES_STATS=1) is printed, and verify once more with glibc's
  * huge-page tunable (for information: a user's setting, which the tool cannot make for itself). The
- * reference needs root and loop
- * devices; without them it is skipped with the reason and only our figures are printed.
+ * reference needs root and loop devices; without them it is skipped with the reason and only our figures
+ * are printed.
  */
 import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
