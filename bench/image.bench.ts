@@ -170,8 +170,8 @@ async function benchImage(
       throw new Error(
         `verify on ${name} ${format}: exit ${verify.exitCode}\n${verify.stdout}${verify.stderr}`,
       );
-    // glibc reads its tunables at process start only: with THP in madvise mode (Debian's default), this
-    // one backs large malloc'd memory (inflated clusters, whole-file reads) with 2 MiB pages.
+    // glibc reads its tunables at process start only: with THP in madvise mode (as on the benchmark
+    // machine), this one backs large malloc'd memory (inflated clusters, whole-file reads) with 2 MiB pages.
     const huge = await medianOf(RUNS, () => runVerify({ GLIBC_TUNABLES: HUGE_PAGES }));
     if (huge.exitCode !== 0 || readFileSync(out, "utf8") !== expectedList)
       throw new Error(`verify with ${HUGE_PAGES} on ${name} ${format}: ${huge.stderr}`);
