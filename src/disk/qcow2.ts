@@ -280,11 +280,12 @@ export class Qcow2Source implements ByteSource {
     try {
       if (this.info.compressionType === "zlib") {
         // No end-of-stream check: qemu accepts a stream once it has produced a whole cluster.
-        // One output chunk of a whole cluster: no pieces to concatenate.
+        // One output chunk one byte larger than a cluster: no pieces to concatenate, and Node allocates
+        // no second chunk (it does when the first is filled exactly: 64 KiB more memory per cluster).
         out = inflateRawSync(raw, {
           finishFlush: zlibConstants.Z_SYNC_FLUSH,
           maxOutputLength: cs,
-          chunkSize: Math.max(cs, zlibConstants.Z_MIN_CHUNK),
+          chunkSize: cs + 1,
         });
       } else {
         const frame = zstdFrame(raw);

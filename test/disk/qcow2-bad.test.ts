@@ -1,5 +1,6 @@
 // qcow2 images the reader must refuse, and corrupt ones: each a one-line ImageFormatError, never a hang.
 import { readFileSync, writeFileSync } from "node:fs";
+import { deflateRawSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openImage } from "../../src/disk/image.js";
 import { ImageFormatError } from "../../src/errors.js";
@@ -255,25 +256,42 @@ describe("corrupt tables", () => {
     );
   });
 
+  /** Where the data of the first compressed cluster starts (64 KiB clusters). */
+  function firstCompressed(b: Buffer): number {
+    const { l2 } = layout(b);
+    for (let at = l2; at < l2 + 65536; at += 8) {
+      const e = b.readBigUInt64BE(at);
+      if (e & (1n << 62n)) return Number(e & ((1n << 54n) - 1n));
+    }
+    throw new Error("no compressed cluster");
+  }
+
   for (const kind of ["zlib", "zstd"]) {
     it(`corrupt ${kind} data`, async () => {
       const p = patched(`${kind}.qcow2`, `c-bad-${kind}.qcow2`, (b): undefined => {
-        // Find a compressed entry and scramble its data.
-        const { l2 } = layout(b);
-        for (let at = l2; at < l2 + 65536; at += 8) {
-          const e = b.readBigUInt64BE(at);
-          if (!(e & (1n << 62n))) continue;
-          const host = Number(e & ((1n << 54n) - 1n));
-          for (let i = 0; i < 512; i++) b[host + i] = (i * 31 + 7) & 0xff;
-          return;
-        }
-        throw new Error("no compressed cluster");
+        const host = firstCompressed(b);
+        for (let i = 0; i < 512; i++) b[host + i] = (i * 31 + 7) & 0xff;
       });
       expect((await failure(p)).message).toMatch(
         new RegExp(`${kind} compressed cluster at host offset \\d+ is corrupt|holds \\d+ bytes`),
       );
     });
   }
+
+  // A valid deflate stream of the wrong length (a few hundred bytes: it fits the entry's first sector).
+  it("a zlib cluster that inflates to more than a cluster", async () => {
+    const p = patched("zlib.qcow2", "c-long.qcow2", (b): undefined => {
+      deflateRawSync(Buffer.alloc(65536 + 1000, 7)).copy(b, firstCompressed(b));
+    });
+    expect((await failure(p)).message).toMatch(/zlib compressed cluster at host offset \d+ is corrupt/);
+  });
+
+  it("a zlib cluster that inflates to less than a cluster", async () => {
+    const p = patched("zlib.qcow2", "c-short.qcow2", (b): undefined => {
+      deflateRawSync(Buffer.alloc(65536 - 1000, 7)).copy(b, firstCompressed(b));
+    });
+    expect((await failure(p)).message).toMatch(/holds 64536 bytes instead of 65536/);
+  });
 
   it("a file truncated inside its data", async () => {
     const p = patched("plain.qcow2", "trunc-data.qcow2", (b) => b.subarray(0, Math.floor(b.length / 2)));
