@@ -8,7 +8,8 @@
  * mount -o ro, cat / rpm --dbpath on a copy of the database; /work/shared/recipes/verify-ref.sh) on the
  * same images, with the ratios (verify >= 25x the reference on the compressed qcow2, >= 1.0x on raw).
  * Each verify's phase breakdown (CLOUD_IMAGES_STATS=1) is printed, and verify once more with glibc's
- * huge-page tunable (for information: a user's setting, which the tool cannot make for itself). The
+ * huge-page tunable and once with this machine's NODE_EXTRA_CA_CERTS (both for information: a user's
+ * settings, which the tool cannot change for itself; see EXTRA_CA_CERTS). The
  * reference needs root and loop devices; without them it is skipped with the reason and only our figures
  * are printed.
  */
@@ -29,6 +30,13 @@ import { fmtMiB, fmtSeconds, isRoot, type Measurement, MiB, measure, medianOf, r
 const root = fileURLToPath(new URL("..", import.meta.url));
 const CLI = join(root, "bin/cloud-images.js");
 const HUGE_PAGES = "glibc.malloc.hugetlb=1";
+/**
+ * Node 20 reads and parses every certificate of NODE_EXTRA_CA_CERTS when it starts, before any script
+ * runs. Some machines set it to the whole system bundle (this one does: about 40 ms of every start). Our
+ * runs go without it, as Node ships and as no offline command needs it (they make no TLS connection);
+ * one run per format with it follows, for information.
+ */
+const EXTRA_CA_CERTS = process.env.NODE_EXTRA_CA_CERTS;
 const RUNS = Number(process.env.BENCH_RUNS ?? 9);
 /** The AlmaLinux 9 image (rpmdb.sqlite) and its AlmaLinux 8 twin (Berkeley DB). */
 const IMAGES: { spec: ImageSpec; name: string }[] = [
@@ -102,6 +110,12 @@ async function bestOf2(run: () => Promise<Measurement>): Promise<Measurement> {
   return a.wall <= b.wall ? a : b;
 }
 
+/** How much longer `a` took than `b`, signed, in milliseconds. */
+function msDifference(a: Measurement, b: Measurement): string {
+  const ms = Math.round((a.wall - b.wall) * 1000);
+  return `${ms > 0 ? "+" : ""}${ms} ms`;
+}
+
 /** The phase breakdown a run printed with CLOUD_IMAGES_STATS=1 (the stats line without its prefix). */
 function phases(m: Measurement): string {
   return /stats: (.*)/.exec(m.stderr)?.[1] ?? "(no stats line)";
@@ -113,6 +127,16 @@ async function main(): Promise<void> {
   const why = referenceUnavailable();
   const catRef = referenceScript("cat");
   const verifyRef = referenceScript("verify");
+  if (EXTRA_CA_CERTS !== undefined) {
+    const start = (env: NodeJS.ProcessEnv) =>
+      medianOf(RUNS, () => measure(process.execPath, ["-e", "0"], { env }));
+    const plain = await start({ NODE_EXTRA_CA_CERTS: undefined });
+    const withCa = await start({});
+    console.log(
+      `NODE_EXTRA_CA_CERTS is set here (${EXTRA_CA_CERTS}): node -e 0 takes ${fmtSeconds(withCa.wall)} with it, ` +
+        `${fmtSeconds(plain.wall)} without; our runs below go without it`,
+    );
+  }
   for (const { spec, name } of IMAGES) {
     const t0 = Date.now();
     const img = await buildImage(spec, { log: (l) => console.log(l) });
@@ -147,7 +171,7 @@ async function benchImage(
       FORMATS.map((f) => `${f} ${fmtMiB(size(img.paths[f]!))}`).join(", "),
   );
   console.log(`before: ${load()}`);
-  const env = { CLOUD_IMAGES_STATS: "1" };
+  const env = { CLOUD_IMAGES_STATS: "1", NODE_EXTRA_CA_CERTS: undefined };
   const release = img.spec.release;
   for (const format of FORMATS) {
     const path = img.paths[format]!;
@@ -193,11 +217,25 @@ async function benchImage(
       {
         wall: fmtSeconds(huge.wall),
         rss: fmtMiB(huge.maxRss),
-        "vs default": `${((huge.wall - verify.wall) * 1000).toFixed(0)} ms`,
+        "vs default": msDifference(huge, verify),
       },
       "none (for information)",
       true,
     );
+    if (EXTRA_CA_CERTS !== undefined) {
+      const withCa = await medianOf(RUNS, () => runVerify({ NODE_EXTRA_CA_CERTS: EXTRA_CA_CERTS }));
+      if (withCa.exitCode !== 0)
+        throw new Error(`verify with NODE_EXTRA_CA_CERTS on ${name} ${format}: ${withCa.stderr}`);
+      report(
+        `verify with this machine's NODE_EXTRA_CA_CERTS (${name}, ${format})`,
+        {
+          wall: fmtSeconds(withCa.wall),
+          "vs default": msDifference(withCa, verify),
+        },
+        "none (for information)",
+        true,
+      );
+    }
     if (why !== null) continue;
     // The reference right after ours on the same format: both see about the same load.
     const rp = String(img.rootPartition);
