@@ -37,6 +37,16 @@ function checkIno(ctx: XfsContext, dirIno: number, ino: number): number {
   return ino;
 }
 
+/**
+ * The 64-bit big-endian inode number at `at`, read as two words: no BigInt per entry (they cost the
+ * interpreter dearly over thousands of entries). Above 2^53 - 1 it names no inode.
+ */
+function inodeNumber(dirIno: number, buf: Buffer, at: number): number {
+  const hi = buf.readUInt32BE(at);
+  if (hi > 0x1fffff) bad(dirIno, `entry points to invalid inode number ${buf.readBigUInt64BE(at)}`);
+  return hi * 0x100000000 + buf.readUInt32BE(at + 4);
+}
+
 /** Entries of a short-form (inline) directory. */
 function shortFormEntries(ctx: XfsContext, inode: XfsInode): DirEntry[] {
   const ino = inode.ino;
@@ -50,7 +60,7 @@ function shortFormEntries(ctx: XfsContext, inode: XfsInode): DirEntry[] {
   const inoSize = i8count ? 8 : 4;
   let pos = 2 + inoSize; // header: count, i8count, parent
   if (pos > size) bad(ino, "short-form header is truncated");
-  checkIno(ctx, ino, inoSize === 8 ? Number(data.readBigUInt64BE(2)) : data.readUInt32BE(2));
+  checkIno(ctx, ino, inoSize === 8 ? inodeNumber(ino, data, 2) : data.readUInt32BE(2));
   const out: DirEntry[] = [];
   const ftype = ctx.sb.hasFtype ? 1 : 0;
   for (let i = 0; i < count; i++) {
@@ -60,10 +70,9 @@ function shortFormEntries(ctx: XfsContext, inode: XfsInode): DirEntry[] {
     const nameAt = pos + 3; // namelen, 2-byte offset tag
     const inoAt = nameAt + namelen + ftype;
     if (inoAt + inoSize > size) bad(ino, "short-form entry runs past the end");
-    const child = inoSize === 8 ? data.readBigUInt64BE(inoAt) : BigInt(data.readUInt32BE(inoAt));
-    if (child > BigInt(Number.MAX_SAFE_INTEGER)) bad(ino, `entry points to invalid inode number ${child}`);
+    const child = inoSize === 8 ? inodeNumber(ino, data, inoAt) : data.readUInt32BE(inoAt);
     const name = data.subarray(nameAt, nameAt + namelen);
-    if (checkName(ino, name)) out.push(entryFor(name, checkIno(ctx, ino, Number(child))));
+    if (checkName(ino, name)) out.push(entryFor(name, checkIno(ctx, ino, child)));
     pos = inoAt + inoSize;
   }
   return out;
@@ -111,10 +120,9 @@ function dataBlockEntries(
     const size = (8 + 1 + namelen + ftype + 2 + 7) & ~7;
     if (pos + size > end) bad(dirIno, `entry at ${pos} runs past the end of its block`);
     if (buf.readUInt16BE(pos + size - 2) !== pos) bad(dirIno, `entry at ${pos} has a wrong offset tag`);
-    const child = buf.readBigUInt64BE(pos);
-    if (child > BigInt(Number.MAX_SAFE_INTEGER)) bad(dirIno, `entry points to invalid inode number ${child}`);
+    const child = inodeNumber(dirIno, buf, pos);
     const name = buf.subarray(pos + 9, pos + 9 + namelen);
-    if (checkName(dirIno, name)) out.push(entryFor(name, checkIno(ctx, dirIno, Number(child))));
+    if (checkName(dirIno, name)) out.push(entryFor(name, checkIno(ctx, dirIno, child)));
     pos += size;
   }
 }

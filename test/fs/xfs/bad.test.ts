@@ -183,6 +183,18 @@ describe("corrupt directories", () => {
     );
   });
 
+  it("refuses a directory entry whose inode number is past 2^53 - 1, naming it exactly", async () => {
+    const path = corrupted([
+      `inode ${ino("/block")}`,
+      "dblock 0",
+      "write -d bu[5].inumber 0x7fffffffffffffff",
+    ]);
+    await expectFormatError(
+      withFs(path, (fs) => fs.readDir(ino("/block"))),
+      /invalid inode number 9223372036854775807$/,
+    );
+  });
+
   it("refuses a directory data block with a bad magic number", async () => {
     const path = corrupted([`inode ${ino("/leaf")}`, "dblock 0", "write -d dhdr.hdr.magic 0x41414141"]);
     await expectFormatError(
