@@ -103,7 +103,7 @@ export async function openQcow2(file: ByteSource, options: Qcow2Options = {}): P
   const l1Entries = Math.min(info.l1Size, l1EntriesNeeded(info.virtualSize, clusterBits));
   const l1 = l1Entries > 0 ? await file.read(info.l1TableOffset, l1Entries * 8) : Buffer.alloc(0);
   // Loaded only for zstd images: loading it costs every other command about 2.5 ms.
-  const zstd = info.compressionType === "zstd" ? (await import("fzstd")).decompress : null;
+  const zstd = info.compressionType === "zstd" ? (await import("./zstd-decompress.js")).decompress : null;
   return new Qcow2Source(file, info, clusterBits, l1, name, zstd, options);
 }
 
