@@ -3,39 +3,38 @@
  * package file stores it (magic, region entry and data counts, region index, region data). rpm checks
  * them on every database read; a mismatch means the header was damaged.
  */
-import { createHash, type Hash, hash } from "node:crypto";
+import { createHash, type Hash } from "node:crypto";
 import { RpmFormatError } from "../errors.js";
 import { HEADER_MAGIC, type RpmHeader, tags } from "./header.js";
 import { nodeHashName, type PgpSignatureInfo } from "./pgp.js";
 
-/** Reused for the region bytes of one header at a time (an installed header's region is not contiguous). */
-let scratch = Buffer.allocUnsafe(64 * 1024);
-
-/** The immutable region as a package file stores it, in `scratch`; valid until the next call. */
-function regionInScratch(h: RpmHeader): Buffer {
-  const indexBytes = 16 * h.regionEntries;
-  const size = 16 + indexBytes + h.regionDataLength;
-  if (scratch.length < size) scratch = Buffer.allocUnsafe(Math.max(size, 2 * scratch.length));
-  HEADER_MAGIC.copy(scratch, 0);
-  scratch.writeUInt32BE(h.regionEntries, 8);
-  scratch.writeUInt32BE(h.regionDataLength, 12);
-  h.index.copy(scratch, 16, 0, indexBytes);
-  h.data.copy(scratch, 16 + indexBytes, 0, h.regionDataLength);
-  return scratch.subarray(0, size);
+/**
+ * A hash fed the immutable region as a package file stores it: magic and counts, the region's index
+ * entries, its data. An installed header's region is not contiguous; its pieces are hashed in place.
+ */
+function regionHash(h: RpmHeader, algorithm: string): Hash {
+  const intro = Buffer.allocUnsafe(16);
+  HEADER_MAGIC.copy(intro, 0);
+  intro.writeUInt32BE(h.regionEntries, 8);
+  intro.writeUInt32BE(h.regionDataLength, 12);
+  return createHash(algorithm)
+    .update(intro)
+    .update(h.index.subarray(0, 16 * h.regionEntries))
+    .update(h.data.subarray(0, h.regionDataLength));
 }
 
 /** Digest of the header's immutable region; null for a header without a region. */
 export function regionDigest(h: RpmHeader, algorithm: "sha256" | "sha1"): string | null {
   if (h.regionTag === null) return null;
-  return hash(algorithm, regionInScratch(h), "hex");
+  return regionHash(h, algorithm).digest("hex");
 }
 
 /**
  * Checks what rpm checks on every database read without needing keys: SHA256HEADER and SHA1HEADER
  * against the region, and for the header signatures (RSAHEADER, DSAHEADER) that the packet parses and
  * that the digest it signs starts with the two bytes the packet stores. Throws RpmFormatError on a
- * mismatch. A header with none of these, or without a region, passes. The region is copied out once
- * and hashed once per algorithm: a signature's digest continues a copy of the region's hash with its
+ * mismatch. A header with none of these, or without a region, passes. The region is hashed once per
+ * algorithm: a signature's digest continues a copy of the region's hash with its
  * trailer, and SHA256HEADER finishes the same hash (an RSA header signature is SHA-256 in every
  * AlmaLinux package). Hashing is most of this; it runs once per installed package on every verify.
  */
@@ -46,21 +45,19 @@ export function verifyHeaderDigest(h: RpmHeader): void {
   const sha256 = h.string(tags.SHA256HEADER);
   const sha1 = h.string(tags.SHA1HEADER);
   if (!rsa && !dsa && sha256 === null && sha1 === null) return;
-  const region = regionInScratch(h);
-  const regionHashes = new Map<string, Hash>();
-  const regionHash = (algorithm: string) => {
-    let partial = regionHashes.get(algorithm);
-    if (!partial) {
-      partial = createHash(algorithm).update(region);
-      regionHashes.set(algorithm, partial);
+  const hashes = new Map<string, Hash>();
+  const partial = (algorithm: string) => {
+    let started = hashes.get(algorithm);
+    if (!started) {
+      started = regionHash(h, algorithm);
+      hashes.set(algorithm, started);
     }
-    return partial;
+    return started;
   };
   // Signatures first: finishing a digest below ends its shared hash.
-  if (rsa) checkSigned(h, rsa, regionHash, "RSAHEADER");
-  if (dsa) checkSigned(h, dsa, regionHash, "DSAHEADER");
-  const finished = (algorithm: string) =>
-    regionHashes.get(algorithm)?.digest("hex") ?? hash(algorithm, region, "hex");
+  if (rsa) checkSigned(h, rsa, partial, "RSAHEADER");
+  if (dsa) checkSigned(h, dsa, partial, "DSAHEADER");
+  const finished = (algorithm: string) => partial(algorithm).digest("hex");
   if (sha256 !== null && finished("sha256") !== sha256.toLowerCase())
     throw new RpmFormatError(`${h.what}: header SHA256 digest mismatch (damaged header)`);
   if (sha1 !== null && finished("sha1") !== sha1.toLowerCase())
@@ -80,12 +77,12 @@ function signatureOf(h: RpmHeader, tag: number, label: string): PgpSignatureInfo
 function checkSigned(
   h: RpmHeader,
   sig: PgpSignatureInfo,
-  regionHash: (algorithm: string) => Hash,
+  partial: (algorithm: string) => Hash,
   label: string,
 ): void {
   const algorithm = nodeHashName(sig.hashAlgorithm);
   if (sig.hashTrailer === null || sig.hashPrefix === null || algorithm === null) return;
-  const signed = regionHash(algorithm).copy().update(sig.hashTrailer).digest("hex");
+  const signed = partial(algorithm).copy().update(sig.hashTrailer).digest("hex");
   if (signed.slice(0, 4) !== sig.hashPrefix) {
     throw new RpmFormatError(`${h.what}: ${label} does not match the header (damaged header or signature)`);
   }
