@@ -1,14 +1,16 @@
 /**
  * KVM or TCG. `/dev/kvm` can exist and still not run guests (no access, a broken or paravirtual KVM), so
  * KVM is used only when a probe guest runs under it: a few instructions that print a marker on the serial
- * port and power the machine off, well under a second when KVM works. Otherwise TCG, with a warning.
+ * port and power the machine off, well under a second when KVM works. Otherwise TCG, with a warning. The
+ * probe's CPU model is the real guest's: a nested KVM seen here runs QEMU's default model but aborts
+ * QEMU with `-cpu host` (kvm_buf_set_msrs: an MSR the outer hypervisor refuses).
  */
 import { access, constants, mkdtemp, rm, stat, writeFile } from "node:fs/promises";
 import { arch as hostArch, tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Arch } from "../catalog/catalog.js";
 import { runChild } from "../process/children.js";
-import type { Accelerator } from "./machine.js";
+import { type Accelerator, cpuModel } from "./machine.js";
 
 export const PROBE_MARKER = "CLOUD-IMAGES-KVM-PROBE-OK";
 
@@ -113,7 +115,15 @@ export async function probeAccelerator(
   const started = Date.now();
   const seconds = () => (Date.now() - started) / 1000;
   try {
-    const common = ["-nodefaults", "-no-user-config", "-display", "none", "-no-reboot"];
+    const common = [
+      "-nodefaults",
+      "-no-user-config",
+      "-display",
+      "none",
+      "-no-reboot",
+      "-cpu",
+      cpuModel(accelerator),
+    ];
     const serial = ["-chardev", "stdio,id=console,signal=off", "-serial", "chardev:console"];
     let args: string[];
     if (arch === "x86_64") {
@@ -127,9 +137,8 @@ export async function probeAccelerator(
     } else {
       const program = join(dir, "probe.bin");
       await writeFile(program, aarch64Program());
-      const cpu = accelerator === "kvm" ? "host" : "max";
       args = [
-        ...["-machine", "virt", "-accel", accelerator, "-cpu", cpu, "-m", "64", ...common, ...serial],
+        ...["-machine", "virt", "-accel", accelerator, "-m", "64", ...common, ...serial],
         ...["-kernel", program],
       ];
     }

@@ -48,13 +48,17 @@ export function qemuOptionValue(value: string): string {
   return value.replace(/,/g, ",,");
 }
 
+/**
+ * The guest CPU model: the host's under KVM; under TCG `max` emulates every feature QEMU knows, so
+ * x86_64_v2 (and v3) guests run. The KVM probe guest uses the same model (accel.ts).
+ */
+export function cpuModel(accelerator: Accelerator): string {
+  return accelerator === "kvm" ? "host" : "max";
+}
+
 function machineArgs(spec: MachineSpec): string[] {
-  const kvm = spec.accelerator === "kvm";
-  if (spec.arch === "aarch64") {
-    return ["-machine", "virt,gic-version=max", "-accel", spec.accelerator, "-cpu", kvm ? "host" : "max"];
-  }
-  // -cpu max under TCG emulates every feature QEMU knows, so x86_64_v2 (and v3) guests run.
-  return ["-machine", "q35", "-accel", spec.accelerator, "-cpu", kvm ? "host" : "max"];
+  const machine = spec.arch === "aarch64" ? "virt,gic-version=max" : "q35";
+  return ["-machine", machine, "-accel", spec.accelerator, "-cpu", cpuModel(spec.accelerator)];
 }
 
 function firmwareArgs(spec: MachineSpec): string[] {

@@ -106,6 +106,34 @@ describe("accelerator", () => {
     },
   );
 
+  it("the probe runs the guest's CPU model: a KVM that aborts QEMU on -cpu host is not chosen", async () => {
+    // Stands in for a nested KVM met on a build machine, which no CI machine can be made to have: QEMU's
+    // default CPU model ran there, and `-cpu host` (the real guest's) aborted QEMU setting its MSRs.
+    const qemu = join(tmp, "qemu-kvm-msr-abort");
+    writeFileSync(
+      qemu,
+      [
+        "#!/bin/sh",
+        'case " $* " in',
+        '*" -cpu host "*) echo "qemu: kvm_buf_set_msrs: Assertion failed." >&2; kill -ABRT $$ ;;',
+        "*) printf 'CLOUD-IMAGES-KVM-PROBE-OK\\r\\n'; exit 1 ;;",
+        "esac",
+        "",
+      ].join("\n"),
+      { mode: 0o755 },
+    );
+    const device = join(tmp, "kvm-device");
+    writeFileSync(device, "");
+    const probe = await probeAccelerator(qemu, "x86_64", "kvm");
+    expect(probe).toMatchObject({ ok: false });
+    expect(probe.reason).toMatch(/SIGABRT.*kvm_buf_set_msrs/);
+    const choice = await chooseAccelerator("auto", qemu, "x86_64", device);
+    expect(choice.accelerator).toBe("tcg");
+    expect(choice.warning).toMatch(/probe guest did not run under KVM.*kvm_buf_set_msrs.*TCG/);
+    // Under TCG the model is `max`, which the stand-in runs.
+    expect(await probeAccelerator(qemu, "x86_64", "tcg")).toMatchObject({ ok: true });
+  });
+
   it("auto without a usable /dev/kvm is TCG with the reason", async () => {
     const choice = await chooseAccelerator("auto", "qemu-system-x86_64", "x86_64", join(tmp, "no-kvm"));
     expect(choice.accelerator).toBe("tcg");
