@@ -89,7 +89,7 @@ function isFollowingCompressed(a: ClusterMapping, b: ClusterMapping): boolean {
 
 const ZERO: ClusterMapping = { kind: "zero" };
 
-type ZstdDecompress = (data: Uint8Array, out?: Uint8Array) => Uint8Array;
+type ZstdDecompress = typeof import("./zstd-decompress.js").decompress;
 
 interface ParsedHeader {
   info: Qcow2Info;
