@@ -34,9 +34,9 @@ export function regionDigest(h: RpmHeader, algorithm: "sha256" | "sha1"): string
  * against the region, and for the header signatures (RSAHEADER, DSAHEADER) that the packet parses and
  * that the digest it signs starts with the two bytes the packet stores. Throws RpmFormatError on a
  * mismatch. A header with none of these, or without a region, passes. The region is hashed once per
- * algorithm: a signature's digest continues a copy of the region's hash with its
- * trailer, and SHA256HEADER finishes the same hash (an RSA header signature is SHA-256 in every
- * AlmaLinux package). Hashing is most of this; it runs once per installed package on every verify.
+ * algorithm: a signature's digest continues a copy of the region's hash with its trailer, and
+ * SHA256HEADER finishes the same hash (an RSA header signature is SHA-256 in every AlmaLinux package).
+ * Hashing is most of this; it runs once per installed package on every verify.
  */
 export function verifyHeaderDigest(h: RpmHeader): void {
   if (h.regionTag === null) return;
