@@ -6,6 +6,7 @@
  * is one rpm accepts, and anything else is an RpmFormatError, never an out-of-bounds read.
  */
 import { RpmFormatError } from "../errors.js";
+import { checkIndexFast, type IndexToCheck } from "./header-index.js";
 import { type PgpSignatureInfo, parsePgpSignature } from "./pgp.js";
 import { DECLARED_TAG_TYPES, RpmType, type RpmTypeCode } from "./tag-types.js";
 
@@ -249,7 +250,9 @@ export class RpmHeader implements HeaderLayout {
     if (!isStringType(t[i + 1]!)) throw this.typeError(i, "a string");
     const d = this.data;
     const start = t[i + 2]!;
-    const end = d.indexOf(0, start); // terminated: parseHeader checked every string
+    // A STRING's length includes its NUL; an array's first element ends at its first NUL (parseHeader
+    // checked that every string is terminated).
+    const end = t[i + 1] === RpmType.STRING ? start + t[i + 4]! - 1 : d.indexOf(0, start);
     return end === start ? "" : d.toString("utf8", start, end);
   }
 
@@ -365,9 +368,24 @@ export class RpmHeader implements HeaderLayout {
   }
 }
 
-/** Parses one header from the start of `buf`. */
-export function parseHeader(buf: Buffer, options: ParseHeaderOptions): RpmHeader {
-  const what = options.what ?? "rpm header";
+/** A header's parts as its intro and region entry place them, before its index is checked. */
+export interface LocatedHeader {
+  readonly index: IndexToCheck;
+  /** Bytes the header occupies in the buffer, including the magic. */
+  readonly total: number;
+  readonly region: number | null;
+  /** Index entries and data bytes inside the region. */
+  readonly ril: number;
+  readonly rdl: number;
+  /** The region entry's offset (its trailer's place in the data store). */
+  readonly firstOffset: number;
+}
+
+/**
+ * Reads a header's intro and region (rpm's hdrblobInit and hdrblobVerifyRegion): where its index and data
+ * store are and what its index check needs. Throws RpmFormatError on a bad intro or region.
+ */
+export function locateHeader(buf: Buffer, options: ParseHeaderOptions, what: string): LocatedHeader {
   const total = headerLength(buf, options);
   if (buf.length < total) {
     throw new RpmFormatError(`${what}: truncated (${buf.length} bytes, header needs ${total})`);
@@ -381,8 +399,7 @@ export function parseHeader(buf: Buffer, options: ParseHeaderOptions): RpmHeader
   const il = buf.readUInt32BE(intro - 8);
   const dl = buf.readUInt32BE(intro - 4);
   const indexStart = intro;
-  const dataStart = intro + il * ENTRY_SIZE;
-  const data = buf.subarray(dataStart, dataStart + dl);
+  const data = buf.subarray(intro + il * ENTRY_SIZE, intro + il * ENTRY_SIZE + dl);
 
   // The region: its entry comes first and points at a 16-byte trailer in the data store.
   let region: number | null = null;
@@ -440,13 +457,52 @@ export function parseHeader(buf: Buffer, options: ParseHeaderOptions): RpmHeader
   }
 
   // rpm checks the types of known tags in main headers only (signature tags reuse numbers).
-  const typeCheck = region === tags.HEADERIMMUTABLE || region === tags.HEADERIMAGE;
-  const first = region === null ? 0 : 1;
+  const index: IndexToCheck = {
+    buf,
+    indexStart,
+    il,
+    first: region === null ? 0 : 1,
+    dl,
+    typeCheck: region === tags.HEADERIMMUTABLE || region === tags.HEADERIMAGE,
+    trailerEnd: region === null ? -1 : rdl,
+  };
+  return { index, total, region, ril, rdl, firstOffset };
+}
+
+/** Parses one header from the start of `buf`. */
+export function parseHeader(buf: Buffer, options: ParseHeaderOptions): RpmHeader {
+  const what = options.what ?? "rpm header";
+  const { index, total, region, ril, rdl, firstOffset } = locateHeader(buf, options, what);
+  const { indexStart, il, dl } = index;
+  const dataStart = indexStart + il * ENTRY_SIZE;
+  const table = checkIndexFast(index) ?? checkIndex(index, what);
+  checkAccounting(table, region === null ? null : firstOffset === 0 ? il : ril, dl, !options.magic, what);
+  return new RpmHeader(
+    {
+      data: buf.subarray(dataStart, dataStart + dl),
+      index: buf.subarray(indexStart, dataStart),
+      regionTag: region,
+      regionEntries: ril,
+      regionDataLength: rdl,
+      byteLength: total,
+      what,
+    },
+    table,
+  );
+}
+
+/**
+ * Checks every index entry from `first` as rpm's hdrblobVerifyInfo does and returns the table (tag, type,
+ * offset, count, length per entry); throws RpmFormatError naming the first bad entry. header-index.wat
+ * holds the same rules; the two must agree on every header (test/rpm/header-index.test.ts).
+ */
+export function checkIndex(h: IndexToCheck, what: string): Int32Array {
+  const { buf, indexStart, il, first, dl, typeCheck, trailerEnd } = h;
+  const data = buf.subarray(indexStart + il * ENTRY_SIZE, indexStart + il * ENTRY_SIZE + dl);
   const table = new Int32Array((il - first) * FIELDS);
-  const trailerEnd = region === null ? -1 : rdl;
   let end = 0;
   // DataView reads are engine built-ins: far cheaper per call than Buffer's JavaScript readers while
-  // this loop (some 70 entries per header, every header of the database) still runs in the interpreter.
+  // this loop still runs in the interpreter.
   const view = new DataView(buf.buffer, buf.byteOffset, buf.length);
   for (let i = first, k = 0; i < il; i++, k += FIELDS) {
     const at = indexStart + i * ENTRY_SIZE;
@@ -487,19 +543,7 @@ export function parseHeader(buf: Buffer, options: ParseHeaderOptions): RpmHeader
     table[k + 3] = count;
     table[k + 4] = length;
   }
-  checkAccounting(table, region === null ? null : firstOffset === 0 ? il : ril, dl, !options.magic, what);
-  return new RpmHeader(
-    {
-      data,
-      index: buf.subarray(indexStart, dataStart),
-      regionTag: region,
-      regionEntries: ril,
-      regionDataLength: rdl,
-      byteLength: total,
-      what,
-    },
-    table,
-  );
+  return table;
 }
 
 function entryError(

@@ -4,9 +4,12 @@
 
 import { parentPort, workerData } from "node:worker_threads";
 import { RpmFormatError } from "../../src/errors.js";
+import { checkIndexFast } from "../../src/rpm/header-index.js";
 import {
+  checkIndex,
   forEachSqlitePackage,
   type HeaderEntry,
+  locateHeader,
   packageFromHeader,
   parseHeader,
   type RpmHeader,
@@ -68,9 +71,38 @@ function exercise(h: RpmHeader): void {
   }
 }
 
+/**
+ * The WebAssembly index check (header-index.wat) must give the JavaScript one's verdict and table; a
+ * disagreement is thrown as a plain Error, which fails the case.
+ */
+function compareIndexChecks(blob: Buffer): void {
+  let index: ReturnType<typeof locateHeader>["index"];
+  try {
+    index = locateHeader(blob, { magic: false }, "fuzz").index;
+  } catch (err) {
+    if (err instanceof RpmFormatError) return; // intro or region: before either check
+    throw err;
+  }
+  const fast = checkIndexFast(index);
+  let js: Int32Array | null = null;
+  try {
+    js = checkIndex(index, "fuzz");
+  } catch (err) {
+    if (!(err instanceof RpmFormatError)) throw err;
+  }
+  if (fast === null && js === null) return;
+  if (fast === null || js === null || fast.length !== js.length || fast.some((v, i) => v !== js[i]))
+    throw new Error(
+      `index checks disagree: WebAssembly ${fast ? "accepts" : "rejects"}, JavaScript ${js ? "accepts" : "rejects"}`,
+    );
+}
+
 /** One case; the outcome (for logs: whether the mutated log still committed anything). */
 function run(kind: FuzzKind, data: Buffer, base: Buffer | null): string {
-  const header = (blob: Buffer) => exercise(parseHeader(blob, { magic: false }));
+  const header = (blob: Buffer) => {
+    compareIndexChecks(blob);
+    exercise(parseHeader(blob, { magic: false }));
+  };
   if (kind === "header") header(data);
   else if (kind === "bdb") for (const { value } of readBdbHash(data)) header(value);
   else if (kind === "ndb") for (const { blob } of readNdb(data)) header(blob);
