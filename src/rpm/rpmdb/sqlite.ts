@@ -87,10 +87,15 @@ function layout(fileHead: Buffer, fileSize: number, wal: Buffer | null, what: st
 }
 
 /**
- * The walk asks for pages by number (`yield pgno`) and is given the page's bytes, valid until it asks
- * for the next one. One walk serves a file in memory and a file read window by window.
+ * A walk asks for pages by number (`wanted`, 0 once it is done) and is given each page's bytes, valid
+ * until the call returns. One walk serves a file in memory and a file read window by window. A state
+ * machine rather than a generator: a generator per tree level costs a resumption per level for every
+ * page (thousands per database).
  */
-type PageWalk = Generator<number, void, Buffer>;
+interface Walk {
+  readonly wanted: number;
+  give(page: Buffer): void;
+}
 
 /** Reads SQLite varints (1-9 bytes, big-endian groups of 7 bits, the 9th byte whole) from a buffer. */
 class VarintReader {
@@ -182,90 +187,183 @@ function decodeRecord(
   return values;
 }
 
+/** One page of the path from the root to the cell being read. */
+interface Level {
+  /** A copy: the page the walk is given is only lent. */
+  readonly page: Buffer;
+  pgno: number;
+  leaf: boolean;
+  /** Offset of the page header (100 on page 1). */
+  header: number;
+  cells: number;
+  pointers: number;
+  /** The next cell to read; `cells` on an interior page: its right-most child is next. */
+  next: number;
+}
+
 /**
  * Walks a table b-tree in key order, calling `visit(rowid, payload)` for each row with its whole payload
  * (a view of the page when it fits there, else assembled from the overflow chain into `scratch`, which
- * is reused: the payload is valid until `visit` returns). B-tree pages are copied into one buffer per
- * tree level while their cells are read, since the pages the walk is given are only lent.
+ * is reused: the payload is valid until `visit` returns).
  */
-function* walkTable(
-  db: Layout,
-  root: number,
-  used: Uint8Array,
-  malformed: (why: string) => RpmFormatError,
-  visit: (rowid: number, payload: Buffer) => void,
-): PageWalk {
-  const { usable } = db;
-  const maxLocal = usable - 35;
-  const minLocal = Math.floor(((usable - 12) * 32) / 255) - 23;
-  let scratch = Buffer.allocUnsafe(0);
-  const levels: Buffer[] = [];
-  const claim = (pgno: number) => {
-    if (pgno < 1 || pgno > db.pages) throw malformed(`page ${pgno} of ${db.pages}`);
-    if (used[pgno]) throw malformed(`page ${pgno} is used twice`);
-    used[pgno] = 1;
-  };
+class TableWalk implements Walk {
+  wanted = 0;
+  private readonly levels: Level[] = [];
+  /** The level being read; while a page is wanted, the level it will be. */
+  private depth = 0;
+  private scratch = Buffer.allocUnsafe(0);
+  private readonly maxLocal: number;
+  private readonly minLocal: number;
+  /** A payload being assembled from its overflow chain: its row, size, bytes so far, page of its cell. */
+  private overflow = false;
+  private rowid = 0;
+  private size = 0;
+  private done = 0;
 
-  function* leafCell(p: Buffer, cell: number, pgno: number): PageWalk {
-    const r = new VarintReader(p, usable, malformed);
-    r.pos = cell;
-    const size = r.next();
-    const rowid = r.next();
-    const start = r.pos;
-    if (size <= maxLocal) {
-      if (start + size > usable) throw malformed(`page ${pgno}: cell runs past the page`);
-      visit(rowid, p.subarray(start, start + size));
-      return;
-    }
-    // At most every page of the database can hold a payload.
-    if (size > db.pages * usable) throw malformed(`page ${pgno}: payload of ${size} bytes`);
-    const k = minLocal + ((size - minLocal) % (usable - 4));
-    const local = k <= maxLocal ? k : minLocal;
-    if (start + local + 4 > usable) throw malformed(`page ${pgno}: cell runs past the page`);
-    if (scratch.length < size) scratch = Buffer.allocUnsafe(Math.max(size, scratch.length * 2));
-    p.copy(scratch, 0, start, start + local);
-    let done = local;
-    let next = p.readUInt32BE(start + local);
-    while (done < size) {
-      if (next === 0) throw malformed(`page ${pgno}: overflow chain ends early`);
-      claim(next);
-      const o: Buffer = yield next;
-      const n = Math.min(usable - 4, size - done);
-      o.copy(scratch, done, 4, 4 + n);
-      done += n;
-      next = o.readUInt32BE(0);
-    }
-    if (next !== 0) throw malformed(`page ${pgno}: overflow chain longer than its payload`);
-    visit(rowid, scratch.subarray(0, size));
+  constructor(
+    private readonly db: Layout,
+    root: number,
+    private readonly used: Uint8Array,
+    private readonly malformed: (why: string) => RpmFormatError,
+    private readonly visit: (rowid: number, payload: Buffer) => void,
+  ) {
+    this.maxLocal = db.usable - 35;
+    this.minLocal = Math.floor(((db.usable - 12) * 32) / 255) - 23;
+    this.want(root);
   }
 
-  function* walk(pgno: number, depth: number): PageWalk {
-    if (depth > MAX_DEPTH) throw malformed("b-tree deeper than 20 levels");
-    claim(pgno);
-    const lent: Buffer = yield pgno;
-    levels[depth] ??= Buffer.allocUnsafe(db.pageSize);
-    const p = levels[depth]!;
-    lent.copy(p, 0, 0, db.pageSize);
+  private want(pgno: number): void {
+    if (pgno < 1 || pgno > this.db.pages) throw this.malformed(`page ${pgno} of ${this.db.pages}`);
+    if (this.used[pgno]) throw this.malformed(`page ${pgno} is used twice`);
+    this.used[pgno] = 1;
+    this.wanted = pgno;
+  }
+
+  /** Wants the child page `pgno` of the current level. */
+  private descend(pgno: number): void {
+    if (this.depth + 1 > MAX_DEPTH) throw this.malformed("b-tree deeper than 20 levels");
+    this.depth++;
+    this.want(pgno);
+  }
+
+  give(lent: Buffer): void {
+    if (this.overflow) this.overflowPage(lent);
+    else this.enter(lent);
+    if (!this.overflow) this.advance();
+  }
+
+  private enter(lent: Buffer): void {
+    const { db, malformed } = this;
+    const pgno = this.wanted;
+    let l = this.levels[this.depth];
+    if (!l) {
+      l = {
+        page: Buffer.allocUnsafe(db.pageSize),
+        pgno: 0,
+        leaf: false,
+        header: 0,
+        cells: 0,
+        pointers: 0,
+        next: 0,
+      };
+      this.levels[this.depth] = l;
+    }
+    lent.copy(l.page, 0, 0, db.pageSize);
+    const p = l.page;
     const h = pgno === 1 ? 100 : 0;
     const type = p[h];
     if (type !== LEAF_TABLE && type !== INTERIOR_TABLE)
       throw malformed(`page ${pgno} has type ${type}, expected a table b-tree page`);
     const cells = p.readUInt16BE(h + 3);
     const pointers = h + (type === LEAF_TABLE ? 8 : 12);
-    if (pointers + 2 * cells > usable) throw malformed(`page ${pgno} claims ${cells} cells`);
-    for (let i = 0; i < cells; i++) {
-      const cell = p.readUInt16BE(pointers + 2 * i);
-      if (cell < pointers + 2 * cells || cell >= usable)
-        throw malformed(`page ${pgno}: cell pointer ${cell}`);
-      if (type === LEAF_TABLE) yield* leafCell(p, cell, pgno);
-      else {
-        if (cell + 4 > usable) throw malformed(`page ${pgno}: cell pointer ${cell}`);
-        yield* walk(p.readUInt32BE(cell), depth + 1);
-      }
-    }
-    if (type === INTERIOR_TABLE) yield* walk(p.readUInt32BE(h + 8), depth + 1);
+    if (pointers + 2 * cells > db.usable) throw malformed(`page ${pgno} claims ${cells} cells`);
+    l.pgno = pgno;
+    l.leaf = type === LEAF_TABLE;
+    l.header = h;
+    l.cells = cells;
+    l.pointers = pointers;
+    l.next = 0;
   }
-  yield* walk(root, 0);
+
+  /** Reads cells until a page is wanted or the walk is done. */
+  private advance(): void {
+    const { usable } = this.db;
+    for (;;) {
+      const l = this.levels[this.depth]!;
+      if (l.next < l.cells) {
+        const cell = l.page.readUInt16BE(l.pointers + 2 * l.next++);
+        if (cell < l.pointers + 2 * l.cells || cell >= usable)
+          throw this.malformed(`page ${l.pgno}: cell pointer ${cell}`);
+        if (l.leaf) {
+          if (this.leafCell(l, cell)) return;
+          continue;
+        }
+        if (cell + 4 > usable) throw this.malformed(`page ${l.pgno}: cell pointer ${cell}`);
+        this.descend(l.page.readUInt32BE(cell));
+        return;
+      }
+      if (!l.leaf && l.next++ === l.cells) {
+        this.descend(l.page.readUInt32BE(l.header + 8));
+        return;
+      }
+      if (this.depth === 0) {
+        this.wanted = 0;
+        return;
+      }
+      this.depth--;
+    }
+  }
+
+  /** Visits a row whose payload is on the page; else starts its overflow chain and returns true. */
+  private leafCell(l: Level, cell: number): boolean {
+    const { db, malformed, maxLocal, minLocal } = this;
+    const { usable } = db;
+    const p = l.page;
+    const r = new VarintReader(p, usable, malformed);
+    r.pos = cell;
+    const size = r.next();
+    const rowid = r.next();
+    const start = r.pos;
+    if (size <= maxLocal) {
+      if (start + size > usable) throw malformed(`page ${l.pgno}: cell runs past the page`);
+      this.visit(rowid, p.subarray(start, start + size));
+      return false;
+    }
+    // At most every page of the database can hold a payload.
+    if (size > db.pages * usable) throw malformed(`page ${l.pgno}: payload of ${size} bytes`);
+    const k = minLocal + ((size - minLocal) % (usable - 4));
+    const local = k <= maxLocal ? k : minLocal;
+    if (start + local + 4 > usable) throw malformed(`page ${l.pgno}: cell runs past the page`);
+    if (this.scratch.length < size)
+      this.scratch = Buffer.allocUnsafe(Math.max(size, this.scratch.length * 2));
+    p.copy(this.scratch, 0, start, start + local);
+    const next = p.readUInt32BE(start + local);
+    // size > maxLocal >= local: at least one overflow page follows
+    if (next === 0) throw malformed(`page ${l.pgno}: overflow chain ends early`);
+    this.overflow = true;
+    this.rowid = rowid;
+    this.size = size;
+    this.done = local;
+    this.want(next);
+    return true;
+  }
+
+  private overflowPage(o: Buffer): void {
+    const { size } = this;
+    const pgno = this.levels[this.depth]!.pgno;
+    const n = Math.min(this.db.usable - 4, size - this.done);
+    o.copy(this.scratch, this.done, 4, 4 + n);
+    this.done += n;
+    const next = o.readUInt32BE(0);
+    if (this.done < size) {
+      if (next === 0) throw this.malformed(`page ${pgno}: overflow chain ends early`);
+      this.want(next);
+      return;
+    }
+    if (next !== 0) throw this.malformed(`page ${pgno}: overflow chain longer than its payload`);
+    this.overflow = false;
+    this.visit(this.rowid, this.scratch.subarray(0, size));
+  }
 }
 
 /** Where rpm's table is and how its rows are laid out. */
@@ -332,38 +430,69 @@ function tableShape(sql: string, root: number, what: string): TableShape {
   return { root, hnum: aliased ? null : hnum, blob };
 }
 
-function* findPackagesTable(db: Layout, what: string): Generator<number, TableShape, Buffer> {
-  const malformed = (why: string) => new RpmFormatError(`${what}: malformed database (${why})`);
-  let found: TableShape | null = null;
-  const used = new Uint8Array(db.pages + 1);
-  yield* walkTable(db, 1, used, malformed, (_rowid, payload) => {
-    if (found) return;
-    const [type, name, , rootpage, sql] = decodeRecord(payload, 5, db.encoding, malformed);
-    if (type !== "table" || typeof name !== "string" || name.toLowerCase() !== "packages") return;
-    if (typeof rootpage !== "number" || typeof sql !== "string") throw malformed("schema row of Packages");
-    found = tableShape(sql, rootpage, what);
-  });
-  if (!found) throw new RpmFormatError(`${what}: no such table: Packages`);
-  return found;
-}
+/**
+ * Every row of Packages by ascending hnum, each blob valid during its `visit` only: a walk of the schema
+ * table (page 1) for the Packages table's root page and shape, then a walk of that table.
+ */
+class PackageRows implements Walk {
+  wanted: number;
+  private walk: TableWalk;
+  private table: TableShape | null = null;
+  private tableWalked = false;
+  /** Rows kept for sorting when hnum is an ordinary column. */
+  private rows: { hnum: number; blob: Buffer }[] | null = null;
+  private readonly malformed: (why: string) => RpmFormatError;
 
-/** Every row of Packages by ascending hnum, each blob valid during its `visit` only. */
-function* packageRows(db: Layout, what: string, visit: (hnum: number, blob: Buffer) => void): PageWalk {
-  const malformed = (why: string) => new RpmFormatError(`${what}: malformed database (${why})`);
-  const table = yield* findPackagesTable(db, what);
-  const rows: { hnum: number; blob: Buffer }[] | null = table.hnum === null ? null : [];
-  yield* walkTable(db, table.root, new Uint8Array(db.pages + 1), malformed, (rowid, payload) => {
-    const values = decodeRecord(payload, Math.max(table.blob, table.hnum ?? 0) + 1, db.encoding, malformed);
-    const hnum = table.hnum === null ? rowid : values[table.hnum];
-    const blob = values[table.blob];
-    if (typeof hnum !== "number" || !Number.isSafeInteger(hnum))
-      throw new RpmFormatError(`${what}: Packages row ${rowid} has no integer hnum`);
-    if (!Buffer.isBuffer(blob)) throw new RpmFormatError(`${what}: Packages row ${hnum} has no header blob`);
-    if (rows) rows.push({ hnum, blob: Buffer.from(blob) });
-    else visit(hnum, blob);
-  });
-  // hnum as an ordinary column: ORDER BY sorts (stably, as SQLite's sorter keeps equal keys in scan order).
-  if (rows) for (const r of rows.sort((a, b) => a.hnum - b.hnum)) visit(r.hnum, r.blob);
+  constructor(
+    private readonly db: Layout,
+    private readonly what: string,
+    private readonly visit: (hnum: number, blob: Buffer) => void,
+  ) {
+    const malformed = (why: string) => new RpmFormatError(`${what}: malformed database (${why})`);
+    this.malformed = malformed;
+    this.walk = new TableWalk(db, 1, new Uint8Array(db.pages + 1), malformed, (_rowid, payload) => {
+      if (this.table) return;
+      const [type, name, , rootpage, sql] = decodeRecord(payload, 5, db.encoding, malformed);
+      if (type !== "table" || typeof name !== "string" || name.toLowerCase() !== "packages") return;
+      if (typeof rootpage !== "number" || typeof sql !== "string") throw malformed("schema row of Packages");
+      this.table = tableShape(sql, rootpage, what);
+    });
+    this.wanted = this.walk.wanted;
+  }
+
+  give(page: Buffer): void {
+    this.walk.give(page);
+    this.wanted = this.walk.wanted;
+    if (this.wanted !== 0) return;
+    if (this.tableWalked) this.finish();
+    else this.startTable();
+  }
+
+  private startTable(): void {
+    const { db, what, malformed } = this;
+    const table = this.table;
+    if (!table) throw new RpmFormatError(`${what}: no such table: Packages`);
+    this.tableWalked = true;
+    const rows: { hnum: number; blob: Buffer }[] | null = table.hnum === null ? null : [];
+    this.rows = rows;
+    this.walk = new TableWalk(db, table.root, new Uint8Array(db.pages + 1), malformed, (rowid, payload) => {
+      const values = decodeRecord(payload, Math.max(table.blob, table.hnum ?? 0) + 1, db.encoding, malformed);
+      const hnum = table.hnum === null ? rowid : values[table.hnum];
+      const blob = values[table.blob];
+      if (typeof hnum !== "number" || !Number.isSafeInteger(hnum))
+        throw new RpmFormatError(`${what}: Packages row ${rowid} has no integer hnum`);
+      if (!Buffer.isBuffer(blob))
+        throw new RpmFormatError(`${what}: Packages row ${hnum} has no header blob`);
+      if (rows) rows.push({ hnum, blob: Buffer.from(blob) });
+      else this.visit(hnum, blob);
+    });
+    this.wanted = this.walk.wanted;
+  }
+
+  /** hnum as an ordinary column: ORDER BY sorts (stably, as SQLite's sorter keeps equal keys in scan order). */
+  private finish(): void {
+    if (this.rows) for (const r of this.rows.sort((a, b) => a.hnum - b.hnum)) this.visit(r.hnum, r.blob);
+  }
 }
 
 /**
@@ -377,11 +506,9 @@ export function forEachSqlitePackage(
   what = "rpmdb.sqlite",
 ): void {
   const db = layout(file.subarray(0, 100), file.length, wal, what);
-  const walk = packageRows(db, what, visit);
-  for (let step = walk.next(); !step.done; ) {
-    const pgno = step.value;
-    step = walk.next(db.logged(pgno) ?? file.subarray((pgno - 1) * db.pageSize, pgno * db.pageSize));
-  }
+  const walk = new PackageRows(db, what, visit);
+  for (let pgno = walk.wanted; pgno !== 0; pgno = walk.wanted)
+    walk.give(db.logged(pgno) ?? file.subarray((pgno - 1) * db.pageSize, pgno * db.pageSize));
 }
 
 /** Bytes of the file read at once, and how many such windows are kept (in reused memory). */
@@ -429,14 +556,14 @@ export async function forEachSqlitePackageIn(
     await file.readInto(start, Math.min(size, file.size - start), buf, 0);
     windows.push({ start, buf });
   };
-  const walk = packageRows(db, what, visit);
-  for (let step = walk.next(); !step.done; ) {
-    let p = pageAt(step.value);
+  const walk = new PackageRows(db, what, visit);
+  for (let pgno = walk.wanted; pgno !== 0; pgno = walk.wanted) {
+    let p = pageAt(pgno);
     if (p === undefined) {
-      await readWindow(step.value);
-      p = pageAt(step.value)!;
+      await readWindow(pgno);
+      p = pageAt(pgno)!;
     }
-    step = walk.next(p);
+    walk.give(p);
   }
 }
 
