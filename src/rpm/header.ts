@@ -501,8 +501,8 @@ export function checkIndex(h: IndexToCheck, what: string): Int32Array {
   const data = buf.subarray(indexStart + il * ENTRY_SIZE, indexStart + il * ENTRY_SIZE + dl);
   const table = new Int32Array((il - first) * FIELDS);
   let end = 0;
-  // DataView reads are engine built-ins: far cheaper per call than Buffer's JavaScript readers while
-  // this loop still runs in the interpreter.
+  // DataView reads are engine built-ins: cheaper per call than Buffer's JavaScript readers in this loop,
+  // which runs cold (on a header the WebAssembly check refused, or where that check cannot run).
   const view = new DataView(buf.buffer, buf.byteOffset, buf.length);
   for (let i = first, k = 0; i < il; i++, k += FIELDS) {
     const at = indexStart + i * ENTRY_SIZE;
