@@ -371,6 +371,8 @@ export class RpmHeader implements HeaderLayout {
 /** A header's parts as its intro and region entry place them, before its index is checked. */
 export interface LocatedHeader {
   readonly index: IndexToCheck;
+  /** The data store. */
+  readonly data: Buffer;
   /** Bytes the header occupies in the buffer, including the magic. */
   readonly total: number;
   readonly region: number | null;
@@ -466,21 +468,20 @@ export function locateHeader(buf: Buffer, options: ParseHeaderOptions, what: str
     typeCheck: region === tags.HEADERIMMUTABLE || region === tags.HEADERIMAGE,
     trailerEnd: region === null ? -1 : rdl,
   };
-  return { index, total, region, ril, rdl, firstOffset };
+  return { index, data, total, region, ril, rdl, firstOffset };
 }
 
 /** Parses one header from the start of `buf`. */
 export function parseHeader(buf: Buffer, options: ParseHeaderOptions): RpmHeader {
   const what = options.what ?? "rpm header";
-  const { index, total, region, ril, rdl, firstOffset } = locateHeader(buf, options, what);
+  const { index, data, total, region, ril, rdl, firstOffset } = locateHeader(buf, options, what);
   const { indexStart, il, dl } = index;
-  const dataStart = indexStart + il * ENTRY_SIZE;
   const table = checkIndexFast(index) ?? checkIndex(index, what);
   checkAccounting(table, region === null ? null : firstOffset === 0 ? il : ril, dl, !options.magic, what);
   return new RpmHeader(
     {
-      data: buf.subarray(dataStart, dataStart + dl),
-      index: buf.subarray(indexStart, dataStart),
+      data,
+      index: buf.subarray(indexStart, indexStart + il * ENTRY_SIZE),
       regionTag: region,
       regionEntries: ril,
       regionDataLength: rdl,

@@ -34,20 +34,19 @@ export class XfsGeometry {
   inodeLocation(ino: number): InodeLocation {
     if (!Number.isSafeInteger(ino) || ino <= 0)
       throw new ImageFormatError(`xfs: invalid inode number ${ino}`);
+    if (!this.isValidIno(ino))
+      throw new ImageFormatError(`xfs: inode number ${ino} lies outside the filesystem`);
     const agno = Math.floor(ino / this.inoAgSpan);
     const agino = ino - agno * this.inoAgSpan;
     const agbno = Math.floor(agino / this.inodesPerBlock);
     const index = agino - agbno * this.inodesPerBlock;
-    if (agno >= this.sb.agCount || agbno >= this.agLength(agno)) {
-      throw new ImageFormatError(`xfs: inode number ${ino} lies outside the filesystem`);
-    }
     const block = agno * this.sb.agBlocks + agbno;
     return { blockOffset: block * this.sb.blockSize, offsetInBlock: index * this.sb.inodeSize };
   }
 
   /**
-   * True when `ino` could name an inode (without reading it): inodeLocation's checks, without building a
-   * location. Every entry of every directory read is checked (thousands on a whole image).
+   * True when `ino` could name an inode (without reading it), without building a location: every entry
+   * of every directory read is checked (thousands on a whole image). inodeLocation relies on it.
    */
   isValidIno(ino: number): boolean {
     if (!Number.isSafeInteger(ino) || ino <= 0) return false;

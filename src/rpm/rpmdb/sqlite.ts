@@ -214,7 +214,7 @@ class TableWalk implements Walk {
   private scratch = Buffer.allocUnsafe(0);
   private readonly maxLocal: number;
   private readonly minLocal: number;
-  /** A payload being assembled from its overflow chain: its row, size, bytes so far, page of its cell. */
+  /** A payload assembled from its overflow chain (cell on the current level): row, size, bytes so far. */
   private overflow = false;
   private rowid = 0;
   private size = 0;
@@ -438,9 +438,8 @@ class PackageRows implements Walk {
   wanted: number;
   private walk: TableWalk;
   private table: TableShape | null = null;
-  private tableWalked = false;
-  /** Rows kept for sorting when hnum is an ordinary column. */
-  private rows: { hnum: number; blob: Buffer }[] | null = null;
+  /** Set once the table's walk has started: what is left to do when it ends. */
+  private finish: (() => void) | null = null;
   private readonly malformed: (why: string) => RpmFormatError;
 
   constructor(
@@ -464,7 +463,7 @@ class PackageRows implements Walk {
     this.walk.give(page);
     this.wanted = this.walk.wanted;
     if (this.wanted !== 0) return;
-    if (this.tableWalked) this.finish();
+    if (this.finish) this.finish();
     else this.startTable();
   }
 
@@ -472,9 +471,11 @@ class PackageRows implements Walk {
     const { db, what, malformed } = this;
     const table = this.table;
     if (!table) throw new RpmFormatError(`${what}: no such table: Packages`);
-    this.tableWalked = true;
     const rows: { hnum: number; blob: Buffer }[] | null = table.hnum === null ? null : [];
-    this.rows = rows;
+    // hnum as an ordinary column: ORDER BY sorts (stably, as SQLite's sorter keeps equal keys in scan order).
+    this.finish = () => {
+      if (rows) for (const r of rows.sort((a, b) => a.hnum - b.hnum)) this.visit(r.hnum, r.blob);
+    };
     this.walk = new TableWalk(db, table.root, new Uint8Array(db.pages + 1), malformed, (rowid, payload) => {
       const values = decodeRecord(payload, Math.max(table.blob, table.hnum ?? 0) + 1, db.encoding, malformed);
       const hnum = table.hnum === null ? rowid : values[table.hnum];
@@ -487,11 +488,6 @@ class PackageRows implements Walk {
       else this.visit(hnum, blob);
     });
     this.wanted = this.walk.wanted;
-  }
-
-  /** hnum as an ordinary column: ORDER BY sorts (stably, as SQLite's sorter keeps equal keys in scan order). */
-  private finish(): void {
-    if (this.rows) for (const r of this.rows.sort((a, b) => a.hnum - b.hnum)) this.visit(r.hnum, r.blob);
   }
 }
 
